@@ -1,0 +1,46 @@
+"""From service results to response schemas (URLs of images are built here, in one place)."""
+
+from labellight.db.models import Classifier, Image, LabelClass, Project
+from labellight.services.projects import ProjectSummary
+from labellight.api.schemas import (
+    ClassifierPublic,
+    ClassPublic,
+    ImagePublic,
+    ProjectPublic,
+)
+
+API = "/api/v1"
+
+
+def class_public(label_class: LabelClass) -> ClassPublic:
+    position = label_class.position
+    return ClassPublic(id=label_class.id, name=label_class.name, color=label_class.color,
+                       hotkey=str(position + 1) if position < 9 else None)
+
+
+def classes_public(project: Project) -> list[ClassPublic]:
+    return [class_public(c) for c in project.classes]
+
+
+def project_public(summary: ProjectSummary) -> ProjectPublic:
+    p = summary.project
+    return ProjectPublic(
+        id=p.id, name=p.name, created_at=p.created_at,
+        image_count=summary.counts.image_count, labeled_count=summary.counts.labeled_count,
+        classes=classes_public(p),
+        backbone_version=summary.backbone.version if summary.backbone else None,
+        classifier_version=summary.classifier.version if summary.classifier else None,
+        cv_accuracy=summary.classifier.cv_accuracy if summary.classifier else None,
+    )
+
+
+def image_public(image: Image) -> ImagePublic:
+    base = f"{API}/projects/{image.project_id}/images/{image.id}"
+    return ImagePublic(id=image.id, filename=image.filename, width=image.width, height=image.height,
+                       class_id=image.class_id, thumbnail_url=f"{base}/thumbnail", file_url=f"{base}/file")
+
+
+def classifier_public(classifier: Classifier, project: Project) -> ClassifierPublic:
+    return ClassifierPublic(version=classifier.version, cv_accuracy=classifier.cv_accuracy,
+                            n_labels=classifier.n_labels, n_folds=classifier.n_folds,
+                            classes=classes_public(project), created_at=classifier.created_at)

@@ -1,0 +1,51 @@
+"""Pretraining, classifier training, model info and predictions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, File, Query, UploadFile, status
+
+from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.presenters import classifier_public
+from labellight.api.schemas import (
+    FilePredictionPublic,
+    JobPublic,
+    ModelInfoPublic,
+    PredictionPublic,
+    PretrainRequest,
+)
+from labellight.api.uploads import read_upload
+from labellight.services import classifier_training, model_info, predictions, pretraining
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
+
+
+@router.post("/pretrain", status_code=status.HTTP_202_ACCEPTED)
+def start_pretrain(project_id: int, user: CurrentUser, session: SessionDep,
+                   body: Annotated[PretrainRequest | None, Body()] = None) -> JobPublic:
+    overrides = (body or PretrainRequest()).model_dump(exclude_none=True)
+    return JobPublic.model_validate(pretraining.start_pretrain(session, user, project_id, overrides))
+
+
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+def start_train(project_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+    return JobPublic.model_validate(classifier_training.start_train(session, user, project_id))
+
+
+@router.get("/model")
+def read_model(project_id: int, user: CurrentUser, session: SessionDep) -> ModelInfoPublic:
+    info = model_info.model_info(session, user, project_id)
+    return ModelInfoPublic(
+        backbone_version=info.backbone.version if info.backbone else None,
+        classifier=classifier_public(info.classifier, info.project) if info.classifier else None,
+    )
+
+
+@router.post("/predict")
+def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: CurrentUser,
+            session: SessionDep, top_k: Annotated[int, Query(ge=1, le=100)] = 3) -> PredictionPublic:
+    found = predictions.predict(session, user, project_id, [read_upload(f) for f in files], top_k)
+    return PredictionPublic(
+        model_version=found.model_version, backbone_version=found.backbone_version,
+        classifier_version=found.classifier_version,
+        predictions=[FilePredictionPublic.model_validate(p) for p in found.predictions],
+    )

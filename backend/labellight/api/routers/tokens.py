@@ -1,0 +1,26 @@
+"""API tokens for REST clients: create (the secret is shown once), list, revoke."""
+
+from fastapi import APIRouter, status
+
+from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.schemas import TokenCreate, TokenCreated, TokenPublic
+from labellight.services import accounts
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+@router.get("")
+def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenPublic]:
+    return [TokenPublic.model_validate(t) for t in accounts.list_api_tokens(session, user)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> TokenCreated:
+    issued = accounts.issue_token(session, user, accounts.API, body.name)
+    return TokenCreated(id=issued.token.id, name=issued.token.name, created_at=issued.token.created_at,
+                        last_used_at=None, token=issued.secret)
+
+
+@router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+    accounts.revoke_api_token(session, user, token_id)

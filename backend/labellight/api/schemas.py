@@ -1,0 +1,159 @@
+"""Response and request bodies of the REST API (names: XCreate for input, XPublic for output)."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Credentials(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class UserPublic(Public):
+    id: int
+    email: str
+    created_at: datetime
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenPublic(Public):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str
+
+
+class ClassCreate(BaseModel):
+    name: str = Field(max_length=1000)
+
+
+class ClassPublic(BaseModel):
+    id: int
+    name: str
+    color: str
+    hotkey: str | None
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(max_length=1000)
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    image_count: int
+    labeled_count: int
+    classes: list[ClassPublic]
+    backbone_version: int | None
+    classifier_version: int | None
+    cv_accuracy: float | None
+
+
+class ImagePublic(BaseModel):
+    id: int
+    filename: str
+    width: int
+    height: int
+    class_id: int | None
+    thumbnail_url: str
+    file_url: str
+
+
+class ImageList(BaseModel):
+    items: list[ImagePublic]
+    total: int
+
+
+class LabelUpdate(BaseModel):
+    image_ids: list[int] = Field(min_length=1, max_length=10_000)
+    class_id: int | None
+
+
+class LabelResult(BaseModel):
+    updated: int
+
+
+class JobPublic(Public):
+    id: int
+    project_id: int
+    kind: str
+    state: str
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class PretrainRequest(BaseModel):
+    epochs: int | None = Field(default=None, ge=1, le=1000)
+    batch_size: int | None = Field(default=None, ge=2, le=4096)
+    image_size: int | None = Field(default=None, ge=16, le=512)
+
+
+class SuggestionPublic(BaseModel):
+    image: ImagePublic
+    reason: dict[str, float | int | str]
+
+
+class SuggestionsPublic(BaseModel):
+    strategy: str
+    items: list[SuggestionPublic]
+
+
+class NeighbourPublic(BaseModel):
+    image: ImagePublic
+    score: float
+
+
+class SearchResultPublic(BaseModel):
+    backbone_version: int
+    items: list[NeighbourPublic]
+
+
+class ClassifierPublic(BaseModel):
+    version: int
+    cv_accuracy: float | None
+    n_labels: int
+    n_folds: int
+    classes: list[ClassPublic]
+    created_at: datetime
+
+
+class ModelInfoPublic(BaseModel):
+    backbone_version: int | None
+    classifier: ClassifierPublic | None
+
+
+class ClassScorePublic(Public):
+    class_id: int
+    class_name: str
+    probability: float
+
+
+class FilePredictionPublic(Public):
+    filename: str
+    top_k: list[ClassScorePublic]
+
+
+class PredictionPublic(BaseModel):
+    model_version: str
+    backbone_version: int
+    classifier_version: int
+    predictions: list[FilePredictionPublic]

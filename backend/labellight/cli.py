@@ -1,0 +1,127 @@
+"""`labellight run | serve | worker | migrate | create-user | import`."""
+
+import argparse
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from labellight.config import get_settings
+
+IMPORTABLE = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".zip", ".tar", ".tgz", ".gz"}
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from labellight.db.migrations import SchemaNotCurrent, check_schema_current
+
+    try:
+        check_schema_current()
+    except SchemaNotCurrent as exc:
+        sys.exit(f"labellight: {exc}")
+    uvicorn.run("labellight.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def _worker(queues: str, concurrency: int) -> None:
+    from labellight_worker.celery_app import app
+
+    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queues}", f"--concurrency={concurrency}",
+                     "--without-gossip", "--without-mingle", "-O", "fair"])
+
+
+def _run(host: str, port: int) -> None:
+    """The embedded mode: migrate, start one worker process for both queues, serve the app."""
+    from labellight.db.migrations import upgrade_to_head
+
+    upgrade_to_head()
+    worker = subprocess.Popen([sys.executable, "-m", "labellight.cli", "worker"], env=os.environ.copy())
+    try:
+        _serve(host, port)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _create_user(email: str, password: str | None) -> None:
+    from labellight.db.session import session_scope
+    from labellight.services.accounts import create_user
+    from labellight.services.errors import Conflict, InvalidInput
+
+    password = password or os.environ.get("LABELLIGHT_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        with session_scope() as session:
+            user = create_user(session, email, password)
+            print(f"created user {user.id} <{user.email}>")
+    except (Conflict, InvalidInput) as exc:
+        sys.exit(f"labellight: {exc}")
+
+
+def _import(project_id: int, folder: Path) -> None:
+    from labellight.db.models import Project, User
+    from labellight.db.session import session_scope
+    from labellight.services.uploads import IncomingFile, start_ingest
+
+    if not folder.is_dir():
+        sys.exit(f"labellight: {folder} is not a folder")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMPORTABLE)
+    if not paths:
+        sys.exit(f"labellight: no image or archive files under {folder}")
+    with session_scope() as session:
+        project = session.get(Project, project_id)
+        owner = session.get(User, project.owner_id) if project else None
+        if project is None or owner is None:
+            sys.exit(f"labellight: project {project_id} does not exist")
+        handles = [p.open("rb") for p in paths]
+        try:
+            files = [IncomingFile(str(p.relative_to(folder)), h) for p, h in zip(paths, handles, strict=True)]
+            job = start_ingest(session, owner, project_id, files)
+        finally:
+            for handle in handles:
+                handle.close()
+        print(f"queued ingest job {job.id} with {len(paths)} files")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="labellight", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("run", "migrate, start a worker and serve (embedded mode)"),
+                           ("serve", "serve the API and the web app")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("worker", help="run a Celery worker")
+    p.add_argument("--queues", default="cpu,gpu")
+    p.add_argument("--concurrency", type=int, default=2)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    p = sub.add_parser("create-user", help="create a user account")
+    p.add_argument("email")
+    p.add_argument("--password", help="default: $LABELLIGHT_PASSWORD or a prompt")
+    p = sub.add_parser("import", help="import a server-side folder of images into a project")
+    p.add_argument("project_id", type=int)
+    p.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "run":
+        _run(args.host, args.port)
+    elif args.command == "serve":
+        _serve(args.host, args.port)
+    elif args.command == "worker":
+        _worker(args.queues, args.concurrency)
+    elif args.command == "migrate":
+        from labellight.db.migrations import upgrade_to_head
+
+        upgrade_to_head()
+    elif args.command == "create-user":
+        _create_user(args.email, args.password)
+    elif args.command == "import":
+        _import(args.project_id, args.folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Application settings: one class, every value from the environment (prefix ``LABELLIGHT_``)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of LabelLight. The defaults are the embedded mode: SQLite, a file broker, ./data."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELLIGHT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    """Empty means SQLite at ``<data_dir>/labellight.db``; production: postgresql+psycopg://..."""
+    broker_url: str = ""
+    """Empty means kombu's filesystem transport under ``<data_dir>/broker``; production: redis://..."""
+
+    cookie_secure: bool = False
+    """Set to true behind HTTPS so cookies carry the Secure flag."""
+    session_days: int = 14
+
+    max_request_bytes: int = 2 * 2**30
+    max_image_pixels: int = 50_000_000
+    max_file_bytes: int = 50 * 2**20
+    max_archive_entries: int = 20_000
+    max_archive_bytes: int = 4 * 2**30
+
+    cache_image_size: int = Field(default=64, ge=16, le=512)
+    """Side of the square uint8 pixel cache that training and embedding read from."""
+
+    job_lease_seconds: int = 120
+    job_max_attempts: int = 3
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'labellight.db').resolve()}"
+
+    @property
+    def broker_dir(self) -> Path:
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def storage_dir(self) -> Path:
+        return (self.data_dir / "storage").resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,110 @@
+"""Users, password checks, browser sessions and API tokens (only hashes are stored)."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labellight.config import get_settings
+from labellight.db.base import utcnow
+from labellight.db.models import AuthToken, User
+from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
+
+SESSION = "session"
+API = "api"
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps login timing the same for both cases.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: AuthToken
+    secret: str
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput("enter a valid email address")
+    return email
+
+
+def create_user(session: Session, email: str, password: str) -> User:
+    if len(password) < 8:
+        raise InvalidInput("the password must be at least 8 characters long")
+    user = User(email=normalise_email(email), password_hash=_hasher.hash(password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("an account with this email already exists") from None
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("wrong email or password") from None
+    if user is None:
+        raise Unauthorized("wrong email or password")
+    return user
+
+
+def issue_token(session: Session, user: User, kind: str, name: str = "") -> IssuedToken:
+    prefix = "lls_" if kind == SESSION else "llt_"
+    secret = prefix + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=get_settings().session_days) if kind == SESSION else None
+    token = AuthToken(user_id=user.id, kind=kind, name=name, token_hash=_hash_secret(secret), expires_at=expires)
+    session.add(token)
+    session.flush()
+    return IssuedToken(token, secret)
+
+
+def user_for_secret(session: Session, secret: str, kind: str) -> User:
+    token = session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == _hash_secret(secret), AuthToken.kind == kind)
+    )
+    now = utcnow()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
+        raise Unauthorized("not logged in or the token is invalid")
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise Unauthorized("not logged in or the token is invalid")
+    return user
+
+
+def revoke_secret(session: Session, secret: str) -> None:
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _hash_secret(secret)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def list_api_tokens(session: Session, user: User) -> list[AuthToken]:
+    return list(session.scalars(
+        select(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.kind == API, AuthToken.revoked_at.is_(None))
+        .order_by(AuthToken.id)
+    ))
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    token = session.get(AuthToken, token_id)
+    if token is None or token.user_id != user.id or token.kind != API or token.revoked_at is not None:
+        raise NotFound("token not found")
+    token.revoked_at = utcnow()

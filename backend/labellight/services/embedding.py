@@ -1,0 +1,66 @@
+"""The embed job: embeddings of every image under one backbone, and their FAISS index."""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from labellight.db import projects as project_rows
+from labellight.db.models import Backbone, Image, Project
+from labellight.db.session import session_scope
+from labellight.index.vector_index import VectorIndex
+from labellight.ingest.pixels import PixelCache
+from labellight.jobs.routes import JobKind
+from labellight.ml.atomic_file import atomic_path
+from labellight.ml.embed import embed
+from labellight.services.job_context import JobContext, JobFailed
+from labellight.services.job_queue import submit_job
+from labellight.services.model_store import backbone_module
+from labellight.storage import get_storage
+from labellight.storage.keys import embeddings_key, index_key, pixel_cache_key
+
+
+def queue_embed_of_current(project_id: int) -> None:
+    """New images arrived: embed them under the current backbone (if the project has one)."""
+    with session_scope() as session:
+        backbone = project_rows.current_backbone(session, project_id)
+        if backbone is not None:
+            submit_job(session, project_id, JobKind.EMBED, {"backbone_id": backbone.id})
+
+
+def run_embed(ctx: JobContext) -> dict[str, Any]:
+    with session_scope() as session:
+        backbone = session.get(Backbone, int(ctx.params["backbone_id"]))
+        project = session.get(Project, ctx.project_id)
+        if backbone is None or project is None or backbone.project_id != ctx.project_id:
+            raise JobFailed("the backbone or its project was deleted")
+        image_rows = session.execute(
+            select(Image.id, Image.cache_row).where(Image.project_id == project.id).order_by(Image.id)
+        ).all()
+        image_size = project.image_size
+    ids = np.array([r.id for r in image_rows], dtype=np.int64)
+    cache_rows = np.array([r.cache_row for r in image_rows], dtype=np.int64)
+    storage = get_storage()
+    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read()
+    module = backbone_module(backbone)
+    chunk = 1024
+    parts = []
+    for start in range(0, len(ids), chunk):
+        ctx.report("embed", start / max(len(ids), 1), images_done=start, images=len(ids))
+        parts.append(embed(module, np.asarray(pixels[cache_rows[start:start + chunk]]),
+                           int(backbone.config["image_size"])))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    ctx.report("index", 0.95, force=True, images_done=len(ids), images=len(ids))
+    _save_embeddings(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids, vectors)
+    VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
+    with session_scope() as session:
+        row = session.get(Backbone, backbone.id)
+        if row is not None:
+            row.ready = True
+    return {"backbone_version": backbone.version, "images": len(ids), "dim": int(vectors.shape[1])}
+
+
+def _save_embeddings(path: Path, ids: np.ndarray, vectors: np.ndarray) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, ids=ids, vectors=vectors)

@@ -1,0 +1,21 @@
+"""Errors that services raise and the API maps to HTTP answers."""
+
+
+class NotFound(Exception):
+    """The thing does not exist or belongs to someone else (both answer 404)."""
+
+
+class Conflict(Exception):
+    """The request clashes with existing state (409)."""
+
+
+class InvalidInput(Exception):
+    """The request is well-formed but cannot be done as asked (400/422-like, answered as 400)."""
+
+
+class Unauthorized(Exception):
+    """Bad credentials or no valid session/token (401)."""
+
+
+class Unavailable(Exception):
+    """A dependency (broker, model) is not ready; try again later (503 or 409 by context)."""

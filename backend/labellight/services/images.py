@@ -1,0 +1,90 @@
+"""Listing a project's images, reading their bytes, and labeling them."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from labellight.db.base import utcnow
+from labellight.db.models import Image, LabelClass, User
+from labellight.services.errors import InvalidInput, NotFound
+from labellight.services.projects import get_project
+from labellight.storage import get_storage
+from labellight.storage.keys import original_key, thumbnail_key
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp",
+                 "TIFF": "image/tiff", "GIF": "image/gif"}
+MAX_LABEL_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    items: list[Image]
+    total: int
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    data: bytes
+    content_type: str
+
+
+def list_images(session: Session, user: User, project_id: int, *, labeled: bool | None,
+                class_id: int | None, offset: int, limit: int) -> ImagePage:
+    project = get_project(session, user, project_id)
+    query = select(Image).where(Image.project_id == project.id)
+    if labeled is not None:
+        query = query.where(Image.class_id.is_not(None) if labeled else Image.class_id.is_(None))
+    if class_id is not None:
+        query = query.where(Image.class_id == class_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Image.id).offset(offset).limit(limit)))
+    return ImagePage(items, int(total))
+
+
+def get_image(session: Session, user: User, project_id: int, image_id: int) -> Image:
+    project = get_project(session, user, project_id)
+    image = session.get(Image, image_id)
+    if image is None or image.project_id != project.id:
+        raise NotFound("image not found")
+    return image
+
+
+def images_by_id(session: Session, project_id: int, image_ids: list[int]) -> dict[int, Image]:
+    rows = session.scalars(select(Image).where(Image.project_id == project_id, Image.id.in_(image_ids)))
+    return {image.id: image for image in rows}
+
+
+def thumbnail(session: Session, user: User, project_id: int, image_id: int) -> ImageBytes:
+    image = get_image(session, user, project_id, image_id)
+    return ImageBytes(get_storage().get_bytes(thumbnail_key(image.project_id, image.sha256)), "image/jpeg")
+
+
+def original(session: Session, user: User, project_id: int, image_id: int) -> ImageBytes:
+    image = get_image(session, user, project_id, image_id)
+    return ImageBytes(get_storage().get_bytes(original_key(image.project_id, image.sha256)),
+                      CONTENT_TYPES.get(image.format, "application/octet-stream"))
+
+
+def set_labels(session: Session, user: User, project_id: int, image_ids: list[int], class_id: int | None) -> int:
+    """Label (or, with ``class_id`` None, unlabel) images; all or none: unknown ids change nothing."""
+    project = get_project(session, user, project_id)
+    ids = sorted(set(image_ids))
+    if not ids:
+        raise InvalidInput("give at least one image id")
+    if len(ids) > MAX_LABEL_BATCH:
+        raise InvalidInput(f"label at most {MAX_LABEL_BATCH} images per request")
+    if class_id is not None:
+        label_class = session.get(LabelClass, class_id)
+        if label_class is None or label_class.project_id != project.id:
+            raise NotFound("class not found")
+    found = images_by_id(session, project.id, ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"images not found: {', '.join(map(str, missing[:20]))}")
+    session.execute(
+        update(Image).where(Image.project_id == project.id, Image.id.in_(ids))
+        .values(class_id=class_id, labeled_at=utcnow() if class_id is not None else None)
+    )
+    session.commit()
+    return len(ids)

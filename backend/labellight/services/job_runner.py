@@ -1,0 +1,61 @@
+"""Run one job by id: claim it, call its handler, record the outcome. Safe to call twice."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from labellight.config import get_settings
+from labellight.db import jobs as job_rows
+from labellight.db.models import Job
+from labellight.db.session import session_scope
+from labellight.jobs.routes import JobKind, JobState
+from labellight.ml.pretrain import PretrainCancelled
+from labellight.services.job_context import JobCancelled, JobContext, JobFailed
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[JobContext], dict[str, Any]]
+
+
+def _handlers() -> dict[JobKind, Handler]:
+    from labellight.services import classifier_training, embedding, ingestion, pretraining
+
+    return {
+        JobKind.INGEST: ingestion.run_ingest,
+        JobKind.PRETRAIN: pretraining.run_pretrain,
+        JobKind.EMBED: embedding.run_embed,
+        JobKind.TRAIN: classifier_training.run_train,
+    }
+
+
+def run_job(job_id: int) -> str:
+    """Claim and run a job; returns the state it ended in (or ``skipped`` when not claimable)."""
+    settings = get_settings()
+    with session_scope() as session:
+        if not job_rows.claim_job(session, job_id, settings.job_lease_seconds):
+            return "skipped"
+        job = session.get(Job, job_id)
+        if job is None:
+            return "skipped"
+        ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts)
+        kind = JobKind(job.kind)
+    ctx.report("starting", 0.0, force=True)
+    state, result, error = _execute(_handlers()[kind], ctx)
+    progress = {**ctx.progress, "stage": state.value}
+    if state is JobState.SUCCEEDED:
+        progress["fraction"] = 1.0
+    with session_scope() as session:
+        job_rows.finish_job(session, job_id, state, result=result, error=error, progress=progress)
+    return state.value
+
+
+def _execute(handler: Handler, ctx: JobContext) -> tuple[JobState, dict[str, Any] | None, str | None]:
+    try:
+        return JobState.SUCCEEDED, handler(ctx), None
+    except (JobCancelled, PretrainCancelled):
+        return JobState.CANCELLED, None, None
+    except JobFailed as exc:
+        return JobState.FAILED, None, str(exc)
+    except Exception as exc:
+        log.exception("job %s failed", ctx.job_id)
+        return JobState.FAILED, None, f"internal error: {type(exc).__name__}: {exc}"

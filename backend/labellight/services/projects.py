@@ -1,0 +1,95 @@
+"""Projects and their classes, always looked up through their owner."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labellight.config import get_settings
+from labellight.db import projects as project_rows
+from labellight.db.models import Backbone, Classifier, LabelClass, Project, User
+from labellight.services.errors import Conflict, InvalidInput, NotFound
+from labellight.storage import get_storage
+from labellight.storage.keys import project_prefix
+
+# Ten colours that stay apart for most colour-blind viewers (Tableau 10).
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    project: Project
+    counts: project_rows.ProjectCounts
+    backbone: Backbone | None
+    classifier: Classifier | None
+
+
+def clean_name(name: str, what: str, max_length: int) -> str:
+    cleaned = " ".join(name.replace("\x00", "").split())
+    if not cleaned:
+        raise InvalidInput(f"the {what} name must not be empty")
+    if len(cleaned) > max_length:
+        raise InvalidInput(f"the {what} name must be at most {max_length} characters")
+    return cleaned
+
+
+def get_project(session: Session, user: User, project_id: int) -> Project:
+    project = project_rows.owned_project(session, user.id, project_id)
+    if project is None:
+        raise NotFound("project not found")
+    return project
+
+
+def create_project(session: Session, user: User, name: str) -> Project:
+    project = Project(owner_id=user.id, name=clean_name(name, "project", 200),
+                      image_size=get_settings().cache_image_size)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def summarise(session: Session, project: Project) -> ProjectSummary:
+    return ProjectSummary(
+        project=project,
+        counts=project_rows.counts(session, project.id),
+        backbone=project_rows.current_backbone(session, project.id),
+        classifier=project_rows.current_classifier(session, project.id),
+    )
+
+
+def list_projects(session: Session, user: User) -> list[ProjectSummary]:
+    return [summarise(session, p) for p in project_rows.projects_of(session, user.id)]
+
+
+def delete_project(session: Session, user: User, project_id: int) -> None:
+    project = get_project(session, user, project_id)
+    session.delete(project)
+    session.flush()
+    get_storage().delete_tree(project_prefix(project_id))
+
+
+def add_class(session: Session, user: User, project_id: int, name: str) -> LabelClass:
+    project = get_project(session, user, project_id)
+    cleaned = clean_name(name, "class", 100)
+    if session.scalar(select(LabelClass).where(LabelClass.project_id == project.id, LabelClass.name == cleaned)):
+        raise Conflict(f"the class {cleaned!r} already exists")
+    position = len(project.classes)
+    label_class = LabelClass(project_id=project.id, name=cleaned, position=position,
+                             color=PALETTE[position % len(PALETTE)])
+    project.classes.append(label_class)
+    session.flush()
+    return label_class
+
+
+def delete_class(session: Session, user: User, project_id: int, class_id: int) -> None:
+    project = get_project(session, user, project_id)
+    label_class = next((c for c in project.classes if c.id == class_id), None)
+    if label_class is None:
+        raise NotFound("class not found")
+    project.classes.remove(label_class)
+    session.flush()
+    # Positions stay 0..n-1 so that hotkeys 1-9 follow the visible order.
+    for index, remaining in enumerate(project.classes):
+        remaining.position = index
+    session.flush()

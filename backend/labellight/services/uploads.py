@@ -1,0 +1,62 @@
+"""Accept uploaded files: stage them in storage and queue an ingest job over them."""
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from labellight.db import jobs as job_rows
+from labellight.db.models import Job, User
+from labellight.jobs.routes import JobKind
+from labellight.jobs.transport import send_job
+from labellight.services.errors import InvalidInput
+from labellight.services.projects import get_project
+from labellight.storage import get_storage
+from labellight.storage.keys import upload_key, upload_prefix
+
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    stream: BinaryIO
+
+
+def safe_display_name(name: str) -> str:
+    """The base name without control characters, at most 255 characters. Shown, never used as a path."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable())
+    return (cleaned or "unnamed")[:255]
+
+
+def start_ingest(session: Session, user: User, project_id: int, files: Sequence[IncomingFile]) -> Job:
+    """Stage every file, then queue one ingest job. On any error nothing stays behind."""
+    project = get_project(session, user, project_id)
+    if not files:
+        raise InvalidInput("no files were sent: use the multipart field 'files'")
+    storage = get_storage()
+    job = job_rows.create_job(session, project.id, JobKind.INGEST, {})
+    try:
+        staged = []
+        for index, incoming in enumerate(files):
+            key = upload_key(project.id, job.id, index)
+            _copy(incoming.stream, storage.path(key))
+            staged.append({"name": safe_display_name(incoming.name), "key": key})
+        job.params = {"files": staged}
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete_tree(upload_prefix(project.id, job.id))
+        raise
+    send_job(JobKind.INGEST, job.id)
+    return job
+
+
+def _copy(stream: BinaryIO, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        shutil.copyfileobj(stream, out, _COPY_CHUNK)

@@ -1,0 +1,45 @@
+"""Where each kind of project file lives in storage: the one place that names storage keys."""
+
+
+def project_prefix(project_id: int) -> str:
+    return f"projects/{project_id}"
+
+
+def original_key(project_id: int, sha256: str) -> str:
+    return f"projects/{project_id}/originals/{sha256[:2]}/{sha256}"
+
+
+def thumbnail_key(project_id: int, sha256: str) -> str:
+    return f"projects/{project_id}/thumbnails/{sha256[:2]}/{sha256}.jpg"
+
+
+def pixel_cache_key(project_id: int) -> str:
+    return f"projects/{project_id}/pixels.u8"
+
+
+def upload_prefix(project_id: int, job_id: int) -> str:
+    return f"projects/{project_id}/uploads/{job_id}"
+
+
+def upload_key(project_id: int, job_id: int, index: int) -> str:
+    return f"{upload_prefix(project_id, job_id)}/{index:05d}"
+
+
+def backbone_prefix(project_id: int, version: int) -> str:
+    return f"projects/{project_id}/backbones/{version}"
+
+
+def backbone_weights_key(project_id: int, version: int) -> str:
+    return f"{backbone_prefix(project_id, version)}/backbone.pt"
+
+
+def embeddings_key(project_id: int, version: int) -> str:
+    return f"{backbone_prefix(project_id, version)}/embeddings.npz"
+
+
+def index_key(project_id: int, version: int) -> str:
+    return f"{backbone_prefix(project_id, version)}/index.faiss"
+
+
+def classifier_key(project_id: int, version: int) -> str:
+    return f"projects/{project_id}/classifiers/{version}.npz"
