@@ -1,0 +1,41 @@
+"""A small REST client for tests: sign-up, tokens, and waiting for jobs."""
+
+import time
+from typing import Any
+
+import httpx
+
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+def signed_up_client(base_url: str, email: str, password: str = "correct horse 1") -> httpx.Client:
+    """A client authenticated by an API token of a new user."""
+    browser = httpx.Client(base_url=base_url, timeout=60)
+    response = browser.post("/api/v1/auth/signup", json={"email": email, "password": password})
+    response.raise_for_status()
+    csrf = browser.cookies["ll_csrf"]
+    token = browser.post("/api/v1/tokens", json={"name": "tests"}, headers={"X-CSRF-Token": csrf})
+    token.raise_for_status()
+    browser.close()
+    return httpx.Client(base_url=base_url, timeout=120,
+                        headers={"Authorization": f"Bearer {token.json()['token']}"})
+
+
+def wait_job(client: httpx.Client, job_id: int, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").raise_for_status().json()
+        if job["state"] in FINAL:
+            return job
+        time.sleep(0.3)
+    raise TimeoutError(f"job {job_id} did not finish in {timeout}s: {job}")
+
+
+def wait_for(predicate: Any, timeout: float = 300, interval: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError("condition not met in time")

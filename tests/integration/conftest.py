@@ -1,0 +1,19 @@
+"""A live LabelLight per storage mode: embedded (SQLite + file broker) and production (PostgreSQL + Redis)."""
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.live_app import LiveApp, live_app, production_services
+
+MODES = ("embedded", "production")
+
+
+@pytest.fixture(scope="module", params=MODES)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    data_dir: Path = tmp_path_factory.mktemp(f"labellight-{request.param}")
+    with ExitStack() as stack:
+        env = stack.enter_context(production_services()) if request.param == "production" else {}
+        yield stack.enter_context(live_app(data_dir, env))

@@ -1,0 +1,51 @@
+"""Images with a class structure, made on the fly: coloured shapes on noisy backgrounds."""
+
+import io
+import random
+import zipfile
+
+from PIL import Image, ImageDraw
+
+CLASSES = ("circle", "square", "triangle")
+COLOURS = {"circle": (220, 40, 40), "square": (40, 180, 60), "triangle": (40, 80, 220)}
+
+
+def shape_image(kind: str, seed: int, size: int = 48) -> Image.Image:
+    rng = random.Random(seed)
+    background = tuple(rng.randint(90, 160) for _ in range(3))
+    image = Image.new("RGB", (size, size), background)  # type: ignore[arg-type]
+    draw = ImageDraw.Draw(image)
+    r = rng.randint(size // 5, size // 3)
+    cx, cy = rng.randint(r, size - r), rng.randint(r, size - r)
+    jitter = tuple(min(255, max(0, c + rng.randint(-30, 30))) for c in COLOURS[kind])
+    if kind == "circle":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=jitter)  # type: ignore[arg-type]
+    elif kind == "square":
+        draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=jitter)  # type: ignore[arg-type]
+    else:
+        draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=jitter)  # type: ignore[arg-type]
+    for _ in range(size * 2):
+        x, y = rng.randrange(size), rng.randrange(size)
+        image.putpixel((x, y), tuple(rng.randint(0, 255) for _ in range(3)))
+    return image
+
+
+def encode(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def dataset(per_class: int, seed: int = 0, fmt: str = "PNG") -> list[tuple[str, str, bytes]]:
+    """(file name, class, bytes) for ``per_class`` images of each class; names say the class."""
+    ext = {"PNG": "png", "JPEG": "jpg"}[fmt]
+    return [(f"{kind}_{seed}_{i:03d}.{ext}", kind, encode(shape_image(kind, seed * 100_000 + i * 7 + j), fmt))
+            for j, kind in enumerate(CLASSES) for i in range(per_class)]
+
+
+def zip_of(files: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+    return buffer.getvalue()
