@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { href, parseHash } from './routes';
+import { duration, pct, reasonText } from './format';
+
+describe('hash routes', () => {
+  it('parses the known routes', () => {
+    expect(parseHash('')).toEqual({ name: 'projects' });
+    expect(parseHash('#/')).toEqual({ name: 'projects' });
+    expect(parseHash('#/settings')).toEqual({ name: 'settings' });
+    const r = parseHash('#/projects/12/search?image=5');
+    expect(r.name).toBe('project');
+    if (r.name === 'project') {
+      expect(r.projectId).toBe(12);
+      expect(r.tab).toBe('search');
+      expect(r.query.get('image')).toBe('5');
+    }
+    const o = parseHash('#/projects/3');
+    expect(o.name === 'project' && o.tab).toBe('overview');
+    expect(parseHash('#/projects/x/label').name).toBe('notfound');
+    expect(parseHash('#/projects/3/nope').name).toBe('notfound');
+  });
+
+  it('builds links that parse back', () => {
+    expect(href.similar(4, 9)).toBe('#/projects/4/search?image=9');
+    const r = parseHash(href.project(4, 'label'));
+    expect(r.name === 'project' && r.tab).toBe('label');
+  });
+});
+
+describe('formatting', () => {
+  it('formats percentages, durations and reasons', () => {
+    expect(pct(0.875)).toBe('87.5%');
+    expect(pct(null)).toBe('—');
+    expect(duration(65)).toBe('1m 05s');
+    expect(duration(3725)).toBe('1h 02m');
+    expect(reasonText({ strategy: 'margin', margin: 0.12345, rank: 2 })).toBe('margin · margin 0.123, rank 2');
+  });
+});

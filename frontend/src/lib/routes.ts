@@ -1,0 +1,72 @@
+// Hash-based routes: the server serves index.html at `/` and knows nothing about client routes.
+//   #/                          projects list
+//   #/settings                  API tokens
+//   #/projects/:id[/:tab][?q]   a project; tab defaults to overview
+
+export const PROJECT_TABS = [
+  'overview',
+  'upload',
+  'jobs',
+  'label',
+  'images',
+  'train',
+  'predict',
+  'search',
+] as const;
+export type ProjectTab = (typeof PROJECT_TABS)[number];
+
+export const TAB_LABELS: Record<ProjectTab, string> = {
+  overview: 'Overview',
+  upload: 'Upload',
+  jobs: 'Jobs',
+  label: 'Label',
+  images: 'Images',
+  train: 'Train',
+  predict: 'Predict',
+  search: 'Search',
+};
+
+export type Route =
+  | { name: 'projects' }
+  | { name: 'settings' }
+  | { name: 'project'; projectId: number; tab: ProjectTab; query: URLSearchParams }
+  | { name: 'notfound'; path: string };
+
+export function parseHash(hash: string): Route {
+  let path = hash.startsWith('#') ? hash.slice(1) : hash;
+  let query = new URLSearchParams();
+  const q = path.indexOf('?');
+  if (q >= 0) {
+    query = new URLSearchParams(path.slice(q + 1));
+    path = path.slice(0, q);
+  }
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'projects')) return { name: 'projects' };
+  if (parts.length === 1 && parts[0] === 'settings') return { name: 'settings' };
+  if (parts[0] === 'projects' && parts.length <= 3) {
+    const id = Number(parts[1]);
+    const tab = (parts[2] ?? 'overview') as ProjectTab;
+    if (Number.isInteger(id) && id > 0 && PROJECT_TABS.includes(tab)) {
+      return { name: 'project', projectId: id, tab, query };
+    }
+  }
+  return { name: 'notfound', path };
+}
+
+export const href = {
+  projects: () => '#/',
+  settings: () => '#/settings',
+  project: (id: number, tab: ProjectTab = 'overview', query?: Record<string, string | number>) => {
+    let h = `#/projects/${id}/${tab}`;
+    if (query) {
+      const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+      if (qs) h += `?${qs}`;
+    }
+    return h;
+  },
+  similar: (projectId: number, imageId: number) => href.project(projectId, 'search', { image: imageId }),
+};
+
+export function navigate(hash: string): void {
+  if (location.hash !== hash) location.hash = hash;
+}
