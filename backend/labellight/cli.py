@@ -24,11 +24,13 @@ def _serve(host: str, port: int) -> None:
     uvicorn.run("labellight.api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
-def _worker(queues: str, concurrency: int) -> None:
-    from labellight_worker.celery_app import app
+WORKER_APP = "labellight_worker.celery_app"  # named, not imported: the application never imports the worker
 
-    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queues}", f"--concurrency={concurrency}",
-                     "--without-gossip", "--without-mingle", "-O", "fair"])
+
+def _worker(queues: str, concurrency: int) -> None:
+    argv = [sys.executable, "-m", "celery", "-A", WORKER_APP, "worker", "--loglevel=INFO", f"--queues={queues}",
+            f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-O", "fair"]
+    os.execv(sys.executable, argv)
 
 
 def _run(host: str, port: int) -> None:

@@ -9,8 +9,13 @@ from tests.live_app import LiveApp
 def test_routes_need_authentication(app: LiveApp) -> None:
     anonymous = httpx.Client(base_url=app.base_url)
     assert anonymous.get("/api/v1/health").json() == {"status": "ok"}
-    for method, path in (("GET", "/api/v1/projects"), ("POST", "/api/v1/projects"), ("GET", "/api/v1/jobs/1"),
-                         ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/projects/1/images/1/thumbnail")):
+    for method, path in (
+        ("GET", "/api/v1/projects"),
+        ("POST", "/api/v1/projects"),
+        ("GET", "/api/v1/jobs/1"),
+        ("GET", "/api/v1/auth/me"),
+        ("GET", "/api/v1/projects/1/images/1/thumbnail"),
+    ):
         assert anonymous.request(method, path).status_code == 401, path
     bogus = httpx.Client(base_url=app.base_url, headers={"Authorization": "Bearer llt_nope"})
     assert bogus.get("/api/v1/projects").status_code == 401
@@ -18,9 +23,12 @@ def test_routes_need_authentication(app: LiveApp) -> None:
 
 def test_browser_session_with_csrf(app: LiveApp) -> None:
     browser = httpx.Client(base_url=app.base_url)
-    assert browser.post("/api/v1/auth/signup", json={"email": "Web@Example.com", "password": "short"}).status_code == 400
+    assert (
+        browser.post("/api/v1/auth/signup", json={"email": "Web@Example.com", "password": "short"}).status_code == 400
+    )
     created = browser.post("/api/v1/auth/signup", json={"email": "Web@Example.com", "password": "long enough"})
-    assert created.status_code == 201 and created.json()["email"] == "web@example.com"
+    assert created.status_code == 201
+    assert created.json()["email"] == "web@example.com"
     assert "httponly" in created.headers["set-cookie"].lower()
     again = httpx.post(f"{app.base_url}/api/v1/auth/signup", json={"email": "web@example.com", "password": "x" * 9})
     assert again.status_code == 409
@@ -32,7 +40,9 @@ def test_browser_session_with_csrf(app: LiveApp) -> None:
     assert browser.get("/api/v1/projects").status_code == 401
     wrong = httpx.post(f"{app.base_url}/api/v1/auth/login", json={"email": "web@example.com", "password": "nope nope"})
     assert wrong.status_code == 401
-    right = httpx.post(f"{app.base_url}/api/v1/auth/login", json={"email": "web@example.com", "password": "long enough"})
+    right = httpx.post(
+        f"{app.base_url}/api/v1/auth/login", json={"email": "web@example.com", "password": "long enough"}
+    )
     assert right.status_code == 200
 
 
@@ -42,7 +52,8 @@ def test_tokens_are_revocable(app: LiveApp) -> None:
     second = httpx.Client(base_url=app.base_url, headers={"Authorization": f"Bearer {created['token']}"})
     assert second.get("/api/v1/projects").status_code == 200
     listed = client.get("/api/v1/tokens").json()
-    assert {t["name"] for t in listed} == {"tests", "ci"} and all("token" not in t for t in listed)
+    assert {t["name"] for t in listed} == {"tests", "ci"}
+    assert all("token" not in t for t in listed)
     assert client.delete(f"/api/v1/tokens/{created['id']}").status_code == 204
     assert second.get("/api/v1/projects").status_code == 401
 
@@ -55,11 +66,16 @@ def test_other_users_ids_answer_404(app: LiveApp) -> None:
     assert owner.post(f"/api/v1/projects/{pid}/classes", json={"name": "a"}).status_code == 409
     job = owner.post(f"/api/v1/projects/{pid}/uploads", files=[("files", ("x.png", b"not an image"))]).json()
     probes = [
-        ("GET", f"/api/v1/projects/{pid}"), ("DELETE", f"/api/v1/projects/{pid}"),
-        ("GET", f"/api/v1/projects/{pid}/images"), ("GET", f"/api/v1/projects/{pid}/jobs"),
-        ("GET", f"/api/v1/jobs/{job['id']}"), ("POST", f"/api/v1/jobs/{job['id']}/cancel"),
-        ("DELETE", f"/api/v1/projects/{pid}/classes/{class_id}"), ("GET", f"/api/v1/projects/{pid}/model"),
-        ("GET", f"/api/v1/projects/{pid}/suggestions"), ("POST", f"/api/v1/projects/{pid}/train"),
+        ("GET", f"/api/v1/projects/{pid}"),
+        ("DELETE", f"/api/v1/projects/{pid}"),
+        ("GET", f"/api/v1/projects/{pid}/images"),
+        ("GET", f"/api/v1/projects/{pid}/jobs"),
+        ("GET", f"/api/v1/jobs/{job['id']}"),
+        ("POST", f"/api/v1/jobs/{job['id']}/cancel"),
+        ("DELETE", f"/api/v1/projects/{pid}/classes/{class_id}"),
+        ("GET", f"/api/v1/projects/{pid}/model"),
+        ("GET", f"/api/v1/projects/{pid}/suggestions"),
+        ("POST", f"/api/v1/projects/{pid}/train"),
         ("POST", f"/api/v1/projects/{pid}/pretrain"),
     ]
     for method, path in probes:

@@ -11,8 +11,9 @@ from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
 
 
 def _upload(client: httpx.Client, project_id: int, files: list[tuple[str, bytes]]) -> dict:
-    response = client.post(f"/api/v1/projects/{project_id}/uploads",
-                           files=[("files", (name, data)) for name, data in files])
+    response = client.post(
+        f"/api/v1/projects/{project_id}/uploads", files=[("files", (name, data)) for name, data in files]
+    )
     assert response.status_code == 202, response.text
     job = wait_job(client, response.json()["id"])
     assert job["state"] == "succeeded", job
@@ -36,12 +37,14 @@ def test_the_whole_loop(app: LiveApp) -> None:
     result = _upload(client, pid, [(n, d) for n, _, d in loose] + [("batch.zip", archive)])
     assert (result["accepted"], result["duplicate"], result["rejected"]) == (len(images), 1, 1)
     rejected = next(f for f in result["files"] if f["status"] == "rejected")
-    assert rejected["name"].endswith("notes.jpg") and "allowlist" in rejected["reason"]
+    assert rejected["name"].endswith("notes.jpg")
+    assert "allowlist" in rejected["reason"]
     listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 1000}).json()
     assert listing["total"] == len(images)
     name_to_id = {i["filename"]: i["id"] for i in listing["items"]}
     thumb = client.get(listing["items"][0]["thumbnail_url"])
-    assert thumb.headers["content-type"] == "image/jpeg" and thumb.headers["x-content-type-options"] == "nosniff"
+    assert thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.headers["x-content-type-options"] == "nosniff"
 
     # Before pretraining, random suggestions work and cold start explains what is missing.
     assert len(client.get(f"/api/v1/projects/{pid}/suggestions", params={"strategy": "random"}).json()["items"]) == 10
@@ -51,12 +54,15 @@ def test_the_whole_loop(app: LiveApp) -> None:
     job = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 2}).raise_for_status().json()
     job = wait_job(client, job["id"])
     assert job["state"] == "succeeded", job
-    assert job["progress"]["epoch"] == 2 and job["progress"]["loss"] > 0 and job["progress"]["images_per_s"] > 0
+    assert job["progress"]["epoch"] == 2
+    assert job["progress"]["loss"] > 0
+    assert job["progress"]["images_per_s"] > 0
     wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
 
     # Cold start suggestions: typical images, never the same twice, reasons given.
     cold = client.get(f"/api/v1/projects/{pid}/suggestions", params={"strategy": "auto", "count": 6}).json()
-    assert cold["strategy"] == "cold_start" and len(cold["items"]) == 6
+    assert cold["strategy"] == "cold_start"
+    assert len(cold["items"]) == 6
     assert len({s["image"]["id"] for s in cold["items"]}) == 6
     assert all(s["reason"]["strategy"] for s in cold["items"])
 
@@ -67,40 +73,56 @@ def test_the_whole_loop(app: LiveApp) -> None:
         assert client.put(f"/api/v1/projects/{pid}/labels", json=body).json() == {"updated": 4}
     extra = name_to_id[images[-1][0]]
     client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": [extra], "class_id": class_ids["circle"]})
-    assert client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": [extra], "class_id": None}).json()["updated"] == 1
+    assert (
+        client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": [extra], "class_id": None}).json()["updated"]
+        == 1
+    )
     labeled = {i["id"] for i in client.get(f"/api/v1/projects/{pid}/images", params={"labeled": True}).json()["items"]}
-    assert len(labeled) == 12 and extra not in labeled
+    assert len(labeled) == 12
+    assert extra not in labeled
     suggested = client.get(f"/api/v1/projects/{pid}/suggestions", params={"strategy": "cold_start", "count": 30}).json()
     assert not labeled & {s["image"]["id"] for s in suggested["items"]}
 
     # Train the classifier and read its cross-validated accuracy.
     job = wait_job(client, client.post(f"/api/v1/projects/{pid}/train").raise_for_status().json()["id"])
     assert job["state"] == "succeeded", job
-    assert job["result"]["n_labels"] == 12 and 0.0 <= job["result"]["cv_accuracy"] <= 1.0
+    assert job["result"]["n_labels"] == 12
+    assert 0.0 <= job["result"]["cv_accuracy"] <= 1.0
     model = client.get(f"/api/v1/projects/{pid}/model").json()
-    assert model["classifier"]["version"] == 1 and model["backbone_version"] == 1
+    assert model["classifier"]["version"] == 1
+    assert model["backbone_version"] == 1
     margin = client.get(f"/api/v1/projects/{pid}/suggestions", params={"count": 5}).json()
-    assert margin["strategy"] == "margin" and "margin" in margin["items"][0]["reason"]
+    assert margin["strategy"] == "margin"
+    assert "margin" in margin["items"][0]["reason"]
 
     # Predict on new images: top-k classes with probabilities and the model version.
     queries = [(f"q_{k}.jpg", encode(shape_image(k, 999_000 + i), "JPEG")) for i, k in enumerate(CLASSES)]
-    prediction = client.post(f"/api/v1/projects/{pid}/predict", params={"top_k": 2},
-                             files=[("files", q) for q in queries]).raise_for_status().json()
+    prediction = (
+        client.post(f"/api/v1/projects/{pid}/predict", params={"top_k": 2}, files=[("files", q) for q in queries])
+        .raise_for_status()
+        .json()
+    )
     assert prediction["model_version"] == "b1.c1"
     assert [p["filename"] for p in prediction["predictions"]] == [q[0] for q in queries]
     for p in prediction["predictions"]:
         probs = [c["probability"] for c in p["top_k"]]
-        assert len(probs) == 2 and probs[0] >= probs[1] and 0.0 < sum(probs) <= 1.0 + 1e-6
+        assert len(probs) == 2
+        assert probs[0] >= probs[1]
+        assert 0.0 < sum(probs) <= 1.0 + 1e-6
         assert {c["class_name"] for c in p["top_k"]} <= set(CLASSES)
 
     # Similar images by id and by an uploaded image.
     some_id = listing["items"][0]["id"]
     similar = client.get(f"/api/v1/projects/{pid}/images/{some_id}/similar", params={"k": 5}).json()
-    assert len(similar["items"]) == 5 and some_id not in {s["image"]["id"] for s in similar["items"]}
+    assert len(similar["items"]) == 5
+    assert some_id not in {s["image"]["id"] for s in similar["items"]}
     scores = [s["score"] for s in similar["items"]]
     assert scores == sorted(scores, reverse=True)
-    by_upload = client.post(f"/api/v1/projects/{pid}/search", params={"k": 3},
-                            files={"file": ("query.png", loose[0][2])}).raise_for_status().json()
+    by_upload = (
+        client.post(f"/api/v1/projects/{pid}/search", params={"k": 3}, files={"file": ("query.png", loose[0][2])})
+        .raise_for_status()
+        .json()
+    )
     assert by_upload["items"][0]["image"]["id"] == name_to_id[loose[0][0]]
     assert by_upload["items"][0]["score"] > 0.99
 
@@ -113,16 +135,26 @@ def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp) -> None:
     with zipfile.ZipFile(evil, "w") as z:
         z.writestr("../../escape.png", encode(shape_image("square", 2)))
         z.writestr("nested.zip", nested)
-    result = _upload(client, pid, [("truncated.png", encode(shape_image("circle", 3))[:200]),
-                                   ("evil.zip", evil.getvalue()), ("ok.png", encode(shape_image("circle", 4)))])
+    result = _upload(
+        client,
+        pid,
+        [
+            ("truncated.png", encode(shape_image("circle", 3))[:200]),
+            ("evil.zip", evil.getvalue()),
+            ("ok.png", encode(shape_image("circle", 4))),
+        ],
+    )
     statuses = {f["name"]: f["status"] for f in result["files"]}
-    assert statuses["truncated.png"] == "rejected" and statuses["ok.png"] == "accepted"
+    assert statuses["truncated.png"] == "rejected"
+    assert statuses["ok.png"] == "accepted"
     assert statuses["evil.zip/nested.zip"] == "rejected"
     assert statuses["evil.zip/../../escape.png"] == "accepted"
-    assert not (app.data_dir.parent / "escape.png").exists() and not (app.data_dir / "escape.png").exists()
+    assert not (app.data_dir.parent / "escape.png").exists()
+    assert not (app.data_dir / "escape.png").exists()
     assert client.get(f"/api/v1/projects/{pid}").json()["image_count"] == 2
     empty = client.post(f"/api/v1/projects/{pid}/uploads")
     assert empty.status_code == 422
     too_few = client.post(f"/api/v1/projects/{pid}/pretrain", json={})
-    assert too_few.status_code == 400 and "at least" in too_few.json()["detail"]
+    assert too_few.status_code == 400
+    assert "at least" in too_few.json()["detail"]
     assert client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", b"x"))]).status_code == 409

@@ -1,13 +1,13 @@
 """From service results to response schemas (URLs of images are built here, in one place)."""
 
-from labellight.db.models import Classifier, Image, LabelClass, Project
-from labellight.services.projects import ProjectSummary
 from labellight.api.schemas import (
     ClassifierPublic,
     ClassPublic,
     ImagePublic,
     ProjectPublic,
 )
+from labellight.db.models import Classifier, Image, LabelClass, Project
+from labellight.services.projects import ProjectSummary
 
 API = "/api/v1"
 
