@@ -46,7 +46,8 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     storage = get_storage()
     pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read()[:rows]
     device = pick_device()
-    config = replace(preset(device, rows), **{k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params})
+    overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
+    config = replace(preset(device, rows), **overrides)
     last: list[PretrainProgress] = []
 
     def on_progress(p: PretrainProgress) -> None:
