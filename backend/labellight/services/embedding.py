@@ -42,7 +42,8 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
     ids = np.array([r.id for r in image_rows], dtype=np.int64)
     cache_rows = np.array([r.cache_row for r in image_rows], dtype=np.int64)
     storage = get_storage()
-    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read()
+    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(
+        int(cache_rows.max()) + 1 if len(cache_rows) else 0)
     module = backbone_module(backbone)
     chunk = 1024
     parts = []

@@ -44,7 +44,7 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     if rows < MIN_IMAGES:
         raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
     storage = get_storage()
-    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read()[:rows]
+    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(rows)
     device = pick_device()
     overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
     config = replace(preset(device, rows), **overrides)
