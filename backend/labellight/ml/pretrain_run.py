@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -23,7 +23,7 @@ from labellight.ml.device import autocast
 from labellight.ml.pretrain_config import PretrainConfig
 
 
-def warmup_cosine(total_steps: int, warmup_steps: int) -> Any:
+def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """LR multiplier at step k: k / W during warm-up, then (1 + cos(pi (k - W) / (K - W))) / 2."""
 
     def factor(step: int) -> float:
