@@ -1,24 +1,25 @@
 """A small REST client for tests: sign-up, tokens, and waiting for jobs."""
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+ClientFactory = Callable[..., httpx.Client]
+
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
-def signed_up_client(base_url: str, email: str, password: str = "correct horse 1") -> httpx.Client:
-    """A client authenticated by an API token of a new user."""
-    browser = httpx.Client(base_url=base_url, timeout=60)
-    response = browser.post("/api/v1/auth/signup", json={"email": email, "password": password})
-    response.raise_for_status()
-    csrf = browser.cookies["ll_csrf"]
-    token = browser.post("/api/v1/tokens", json={"name": "tests"}, headers={"X-CSRF-Token": csrf})
-    token.raise_for_status()
-    browser.close()
-    return httpx.Client(base_url=base_url, timeout=120,
-                        headers={"Authorization": f"Bearer {token.json()['token']}"})
+def signed_up_client(http: ClientFactory, email: str, password: str = "correct horse 1") -> httpx.Client:
+    """A client authenticated by an API token of a new user; ``http`` makes clients for the live app."""
+    with http() as browser:
+        response = browser.post("/api/v1/auth/signup", json={"email": email, "password": password})
+        response.raise_for_status()
+        csrf = browser.cookies["ll_csrf"]
+        token = browser.post("/api/v1/tokens", json={"name": "tests"}, headers={"X-CSRF-Token": csrf})
+        token.raise_for_status()
+    return http(headers={"Authorization": f"Bearer {token.json()['token']}"})
 
 
 def wait_job(client: httpx.Client, job_id: int, timeout: float = 300) -> dict[str, Any]:

@@ -28,16 +28,29 @@ class LiveApp:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "labellight.cli", *args], env=self.env, text=True,
-                              capture_output=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "labellight.cli", *args],
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        log = (self.data_dir / "worker.log").open("ab")
-        self.processes["worker"] = subprocess.Popen(
-            [sys.executable, "-m", "labellight.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self.processes["worker"]
+        return self.spawn("worker", "worker")
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``labellight ARGS`` in its own process group, output appended to ``<data_dir>/<name>.log``."""
+        with (self.data_dir / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "labellight.cli", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self.processes[name]
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         process = self.processes.pop(name, None)
@@ -80,8 +93,10 @@ def production_services() -> Iterator[dict[str, str]]:
     redis_db = 7
     redis.Redis.from_url(f"{REDIS_URL}/{redis_db}").flushdb()
     try:
-        yield {"LABELLIGHT_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-               "LABELLIGHT_BROKER_URL": f"{REDIS_URL}/{redis_db}"}
+        yield {
+            "LABELLIGHT_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+            "LABELLIGHT_BROKER_URL": f"{REDIS_URL}/{redis_db}",
+        }
     finally:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -91,8 +106,15 @@ def production_services() -> Iterator[dict[str, str]]:
 def live_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveApp]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
-    env.update({"LABELLIGHT_DATA_DIR": str(data_dir), "LABELLIGHT_JOB_LEASE_SECONDS": "60",
-                "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "2", **(extra_env or {})})
+    env.update(
+        {
+            "LABELLIGHT_DATA_DIR": str(data_dir),
+            "LABELLIGHT_JOB_LEASE_SECONDS": "60",
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": "2",
+            **(extra_env or {}),
+        }
+    )
     app = LiveApp(f"http://127.0.0.1:{port}", env, data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     migrated = app.cli("migrate")
@@ -100,13 +122,8 @@ def live_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterato
         raise RuntimeError(f"migrate failed:\n{migrated.stderr}")
     try:
         app.start_worker()
-        log = data_dir / "server.log"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "labellight.cli", "serve", "--port", str(port)], env=env,
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        app.processes["server"] = server
-        _wait_healthy(app.base_url, server, log)
+        server = app.spawn("server", "serve", "--port", str(port))
+        _wait_healthy(app.base_url, server, data_dir / "server.log")
         yield app
     finally:
         for name in list(app.processes):

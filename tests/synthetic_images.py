@@ -39,8 +39,11 @@ def encode(image: Image.Image, fmt: str = "PNG") -> bytes:
 def dataset(per_class: int, seed: int = 0, fmt: str = "PNG") -> list[tuple[str, str, bytes]]:
     """(file name, class, bytes) for ``per_class`` images of each class; names say the class."""
     ext = {"PNG": "png", "JPEG": "jpg"}[fmt]
-    return [(f"{kind}_{seed}_{i:03d}.{ext}", kind, encode(shape_image(kind, seed * 100_000 + i * 7 + j), fmt))
-            for j, kind in enumerate(CLASSES) for i in range(per_class)]
+    return [
+        (f"{kind}_{seed}_{i:03d}.{ext}", kind, encode(shape_image(kind, seed * 100_000 + i * 7 + j), fmt))
+        for j, kind in enumerate(CLASSES)
+        for i in range(per_class)
+    ]
 
 
 def zip_of(files: list[tuple[str, bytes]]) -> bytes:

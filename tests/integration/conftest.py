@@ -3,9 +3,12 @@
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from tests.api_client import ClientFactory
 from tests.live_app import LiveApp, live_app, production_services
 
 MODES = ("embedded", "production")
@@ -17,3 +20,18 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with ExitStack() as stack:
         env = stack.enter_context(production_services()) if request.param == "production" else {}
         yield stack.enter_context(live_app(data_dir, env))
+
+
+@pytest.fixture
+def http(app: LiveApp) -> Iterator[ClientFactory]:
+    """Makes HTTP clients for the live app and closes them after the test."""
+    made: list[httpx.Client] = []
+
+    def make(**kwargs: Any) -> httpx.Client:
+        client = httpx.Client(base_url=app.base_url, timeout=120, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

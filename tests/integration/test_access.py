@@ -2,12 +2,12 @@
 
 import httpx
 
-from tests.api_client import signed_up_client
+from tests.api_client import ClientFactory, signed_up_client
 from tests.live_app import LiveApp
 
 
-def test_routes_need_authentication(app: LiveApp) -> None:
-    anonymous = httpx.Client(base_url=app.base_url)
+def test_routes_need_authentication(app: LiveApp, http: ClientFactory) -> None:
+    anonymous = http()
     assert anonymous.get("/api/v1/health").json() == {"status": "ok"}
     for method, path in (
         ("GET", "/api/v1/projects"),
@@ -17,12 +17,12 @@ def test_routes_need_authentication(app: LiveApp) -> None:
         ("GET", "/api/v1/projects/1/images/1/thumbnail"),
     ):
         assert anonymous.request(method, path).status_code == 401, path
-    bogus = httpx.Client(base_url=app.base_url, headers={"Authorization": "Bearer llt_nope"})
+    bogus = http(headers={"Authorization": "Bearer llt_nope"})
     assert bogus.get("/api/v1/projects").status_code == 401
 
 
-def test_browser_session_with_csrf(app: LiveApp) -> None:
-    browser = httpx.Client(base_url=app.base_url)
+def test_browser_session_with_csrf(app: LiveApp, http: ClientFactory) -> None:
+    browser = http()
     assert (
         browser.post("/api/v1/auth/signup", json={"email": "Web@Example.com", "password": "short"}).status_code == 400
     )
@@ -46,10 +46,10 @@ def test_browser_session_with_csrf(app: LiveApp) -> None:
     assert right.status_code == 200
 
 
-def test_tokens_are_revocable(app: LiveApp) -> None:
-    client = signed_up_client(app.base_url, "tokens@example.com")
+def test_tokens_are_revocable(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "tokens@example.com")
     created = client.post("/api/v1/tokens", json={"name": "ci"}).json()
-    second = httpx.Client(base_url=app.base_url, headers={"Authorization": f"Bearer {created['token']}"})
+    second = http(headers={"Authorization": f"Bearer {created['token']}"})
     assert second.get("/api/v1/projects").status_code == 200
     listed = client.get("/api/v1/tokens").json()
     assert {t["name"] for t in listed} == {"tests", "ci"}
@@ -58,9 +58,9 @@ def test_tokens_are_revocable(app: LiveApp) -> None:
     assert second.get("/api/v1/projects").status_code == 401
 
 
-def test_other_users_ids_answer_404(app: LiveApp) -> None:
-    owner = signed_up_client(app.base_url, "owner@example.com")
-    other = signed_up_client(app.base_url, "other@example.com")
+def test_other_users_ids_answer_404(app: LiveApp, http: ClientFactory) -> None:
+    owner = signed_up_client(http, "owner@example.com")
+    other = signed_up_client(http, "other@example.com")
     pid = owner.post("/api/v1/projects", json={"name": "Mine"}).json()["id"]
     class_id = owner.post(f"/api/v1/projects/{pid}/classes", json={"name": "a"}).json()["id"]
     assert owner.post(f"/api/v1/projects/{pid}/classes", json={"name": "a"}).status_code == 409

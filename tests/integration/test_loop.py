@@ -5,7 +5,7 @@ import zipfile
 
 import httpx
 
-from tests.api_client import signed_up_client, wait_for, wait_job
+from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
 
@@ -20,8 +20,8 @@ def _upload(client: httpx.Client, project_id: int, files: list[tuple[str, bytes]
     return job["result"]
 
 
-def test_the_whole_loop(app: LiveApp) -> None:
-    client = signed_up_client(app.base_url, "loop@example.com")
+def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "loop@example.com")
     project = client.post("/api/v1/projects", json={"name": "Shapes"}).raise_for_status().json()
     pid = project["id"]
     class_ids = {}
@@ -127,8 +127,8 @@ def test_the_whole_loop(app: LiveApp) -> None:
     assert by_upload["items"][0]["score"] > 0.99
 
 
-def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp) -> None:
-    client = signed_up_client(app.base_url, "bad@example.com")
+def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "bad@example.com")
     pid = client.post("/api/v1/projects", json={"name": "Bad"}).raise_for_status().json()["id"]
     nested = zip_of([("inner.png", encode(shape_image("circle", 1)))])
     evil = io.BytesIO()

@@ -47,7 +47,7 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(rows)
     device = pick_device()
     overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
-    config = replace(preset(device, rows), **overrides)
+    config = replace(preset(device, rows, source_size=image_size), **overrides)
     last: list[PretrainProgress] = []
 
     def on_progress(p: PretrainProgress) -> None:

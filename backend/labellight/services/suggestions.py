@@ -46,7 +46,9 @@ def suggest(session: Session, user: User, project_id: int, strategy: Strategy, c
         strategy = (Strategy.MARGIN if classifier is not None and backbone is not None
                     and classifier.backbone_id == backbone.id
                     else Strategy.COLD_START if backbone is not None else Strategy.RANDOM)
-    labels = dict(session.execute(select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples())
+    labels: dict[int, int | None] = dict(
+        session.execute(select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples().all()
+    )
     if strategy is Strategy.RANDOM:
         ids = np.array(sorted(labels), dtype=np.int64)
         picks = select_random(len(ids), _labeled_mask(ids, labels), count)
