@@ -28,4 +28,4 @@ def test_compose_services_use_postgres_and_redis() -> None:
         assert env["LABELLIGHT_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert env["LABELLIGHT_BROKER_URL"].startswith("redis://")
     assert services["worker-gpu"]["command"][-3:] == ["gpu", "--concurrency", "1"]
-    assert services["worker-cpu"]["command"][3:5] == ["--queues", "cpu"]
+    assert services["worker-cpu"]["command"][2:4] == ["--queues", "cpu"]
