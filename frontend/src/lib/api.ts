@@ -72,6 +72,8 @@ export interface JobProgress {
   loss?: number;
   images_per_s?: number;
   eta_s?: number;
+  /** Pretraining: [[step, loss], ...], at most 200 points. */
+  loss_history?: [number, number][];
 }
 
 export type IngestFileStatus = 'accepted' | 'duplicate' | 'rejected';
@@ -176,6 +178,33 @@ export interface Prediction {
   classifier_version: number | null;
   predictions: FilePrediction[];
 }
+
+/** GET /projects/{id}/predictions: the classifier's guess for stored images (from stored embeddings). */
+export interface ImagePrediction {
+  image_id: number;
+  top_k: ClassProbability[];
+}
+
+export interface StoredPredictions {
+  model_version: string;
+  items: ImagePrediction[];
+}
+
+/** GET /projects/{id}/map: a 2-D map of the embeddings, x and y in [0, 1]. */
+export interface MapPoint {
+  image_id: number;
+  x: number;
+  y: number;
+  class_id: number | null;
+}
+
+export interface EmbeddingMap {
+  backbone_version: number;
+  points: MapPoint[];
+}
+
+/** At most this many ids per GET /predictions request. */
+export const MAX_PREDICTION_IDS = 500;
 
 export interface PretrainOptions {
   epochs?: number;
@@ -471,6 +500,13 @@ export const api = {
     }),
   suggestions: (projectId: number, strategy: SuggestStrategy = 'auto', count = 10) =>
     request<Suggestions>('GET', `${p(projectId)}/suggestions`, { query: { strategy, count } }),
+  /** The classifier's current guess for stored images (409 before a classifier exists). */
+  storedPredictions: (projectId: number, imageIds: number[], topK = 3) =>
+    request<StoredPredictions>('GET', `${p(projectId)}/predictions`, {
+      query: { image_ids: imageIds.slice(0, MAX_PREDICTION_IDS).join(','), top_k: topK },
+    }),
+  /** The 2-D embedding map (409 before embeddings exist). */
+  embeddingMap: (projectId: number) => request<EmbeddingMap>('GET', `${p(projectId)}/map`),
 
   // training & prediction
   pretrain: (projectId: number, opts: PretrainOptions = {}) =>
@@ -487,6 +523,10 @@ export const api = {
   listJobs: (projectId: number) => request<Job[]>('GET', `${p(projectId)}/jobs`),
   getJob: (jobId: number) => request<Job>('GET', `/jobs/${jobId}`),
   cancelJob: (jobId: number) => request<Job>('POST', `/jobs/${jobId}/cancel`),
+  /** Queue a failed or cancelled job again (409 otherwise). */
+  retryJob: (jobId: number) => request<Job>('POST', `/jobs/${jobId}/retry`),
+  /** URL of the project's Server-Sent Events stream (`event: job`, data = Job JSON). */
+  projectEventsUrl: (projectId: number) => buildUrl(`${p(projectId)}/events`),
 };
 
 export const ACTIVE_STATES: JobState[] = ['queued', 'running'];
