@@ -3,10 +3,18 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from labellight.selection.hybrid import select_hybrid
+from labellight.selection.k_center import select_k_center
+from labellight.selection.probcover import select_probcover
 from labellight.selection.random_pick import select_random
 from labellight.selection.suggestion import Suggestion
 from labellight.selection.typical_clusters import select_typical, typicality
-from labellight.selection.uncertainty import margin_scores, select_margin
+from labellight.selection.uncertainty import (
+    margin_scores,
+    select_entropy,
+    select_least_confidence,
+    select_margin,
+)
 
 
 def _blobs(n_blobs: int = 5, per_blob: int = 30, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -30,6 +38,11 @@ STRATEGIES: dict[str, Strategy] = {
     "random": lambda labeled, budget: select_random(labeled.shape[0], labeled, budget),
     "typical": lambda labeled, budget: select_typical(EMBEDDINGS, labeled, budget),
     "margin": lambda labeled, budget: select_margin(PROBS, labeled, budget),
+    "least_confidence": lambda labeled, budget: select_least_confidence(PROBS, labeled, budget),
+    "entropy": lambda labeled, budget: select_entropy(PROBS, labeled, budget),
+    "probcover": lambda labeled, budget: select_probcover(EMBEDDINGS, labeled, budget).suggestions,
+    "k_center": lambda labeled, budget: select_k_center(EMBEDDINGS, labeled, budget),
+    "hybrid": lambda labeled, budget: select_hybrid(EMBEDDINGS, PROBS, labeled, budget, np.zeros(3, np.int64)),
 }
 
 

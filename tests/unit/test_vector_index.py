@@ -92,3 +92,58 @@ def test_query_dimension_and_k_are_validated() -> None:
         index.search(_unit(2, dim=4), 1)
     with pytest.raises(ValueError, match="k must be"):
         index.search(_unit(2), 0)
+
+
+def _clustered(n: int, dim: int, n_clusters: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, dim))
+    x = (centres[rng.integers(0, n_clusters, n)] + rng.normal(scale=0.7, size=(n, dim))).astype(np.float32)
+    unit: np.ndarray = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return unit
+
+
+def test_auto_kind_follows_size() -> None:
+    vectors = _unit(300)
+    assert VectorIndex.build(vectors, np.arange(300)).kind == "exact"
+    assert VectorIndex.build(vectors, np.arange(300), exact_below=100).kind == "ivf"
+    assert VectorIndex.build(vectors, np.arange(300), kind="ivf").kind == "ivf"
+    with pytest.raises(ValueError, match="kind"):
+        VectorIndex.build(vectors, np.arange(300), kind="hnsw")  # type: ignore[arg-type]
+
+
+def test_ivf_recall_at_10_against_exact_search() -> None:
+    vectors, queries = _clustered(20_000, 32, 50, seed=0), _clustered(500, 32, 50, seed=0)
+    ids = np.arange(5, 20_005, dtype=np.int64)
+    index = VectorIndex.build(vectors, ids, exact_below=10_000)
+    assert index.kind == "ivf"
+    _, found = index.search(queries, 10)
+    _, exact = VectorIndex.build(vectors, ids).search(queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.95
+
+
+def test_ivf_remove_add_reconstruct_and_save_load_keep_kind(tmp_path: Path) -> None:
+    vectors = _unit(400, dim=16)
+    ids = np.arange(1000, 1400, dtype=np.int64)
+    index = VectorIndex.build(vectors, ids, kind="ivf", nprobe=1000)  # every cell: exact answers
+    assert index.remove(np.array([1003, 1004, 7])) == 2
+    assert index.ntotal == 398
+    _, found = index.search(vectors[[3, 4]], 398)
+    assert not np.isin(found, [1003, 1004]).any()
+    index.add(vectors[[3]], np.array([1003]))
+    assert index.search(vectors[[3]], 1)[1][0, 0] == 1003
+    np.testing.assert_allclose(index.reconstruct(1003), vectors[3])
+    with pytest.raises(KeyError):
+        index.reconstruct(1004)
+    with pytest.raises(ValueError, match="already"):
+        index.add(vectors[[5]], np.array([1005]))
+    stored_ids, stored = index.reconstruct_all()
+    np.testing.assert_array_equal(stored_ids, np.setdiff1d(ids, [1004]))
+    np.testing.assert_allclose(stored, vectors[stored_ids - 1000])
+    path = tmp_path / "ivf.faiss"
+    index.save(path)
+    loaded = VectorIndex.load(path)
+    assert (loaded.kind, loaded.ntotal) == ("ivf", 399)
+    for a, b in zip(index.search(vectors[:5], 4), loaded.search(vectors[:5], 4), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.remove(np.array([1000])) == 1

@@ -1,18 +1,37 @@
-"""Exact cosine-similarity search over embeddings keyed by our int64 ids (FAISS).
+"""Cosine-similarity search over embeddings keyed by our int64 ids (FAISS), exact or approximate.
 
-``IndexIDMap2`` over ``IndexFlatIP``: rows are L2-normalised, so the inner product is the cosine
-similarity and ``search`` returns scores in [-1, 1], best first. Not thread-safe for concurrent
-writes: callers build a new index and swap it in.
+Rows are L2-normalised, so the inner product is the cosine similarity and ``search`` returns
+scores in [-1, 1], best first. Two kinds, chosen by size (``kind="auto"``):
+
+- ``"exact"``: ``IndexIDMap2`` over ``IndexFlatIP``; brute force, below ``EXACT_BELOW`` vectors.
+- ``"ivf"``: ``IndexIVFFlat`` with inner product (Jégou et al. 2011, the FAISS inverted file):
+  k-means into nlist ~ 4 sqrt(N) cells, a query scans its ``nprobe`` nearest cells. IVF rather than
+  HNSW because it takes our ids natively and supports ``remove_ids`` (through a hash-table direct
+  map), so deleting an image needs no tombstones nor rebuild, and it trains and fills in seconds on
+  a small CPU. Vectors added later go to their nearest existing cell; the cells are not re-trained
+  (the index is rebuilt when a new backbone re-embeds the project).
+
+Not thread-safe for concurrent writes: callers build a new index and swap it in.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
 from labellight.ml.atomic_file import atomic_path
+
+IndexKind = Literal["exact", "ivf"]
+# Brute force answers a query over 50k x 512-d in a few ms; above, the IVF index scans ~3% of it.
+EXACT_BELOW = 50_000
+# Cells scanned per query: recall@10 >= 0.99 on clustered data at nlist = 4 sqrt(N) up to 100k.
+DEFAULT_NPROBE = 32
+# k-means samples this many points per cell to train the IVF quantizer (FAISS defaults to 256).
+_TRAINING_POINTS_PER_CELL = 64
 
 
 def _as_vectors(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
@@ -33,21 +52,63 @@ def _as_ids(ids: np.ndarray, n: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
+def _ivf(vectors: np.ndarray, nprobe: int) -> Any:
+    """An empty IVF index whose cells are trained on ``vectors`` (N, D)."""
+    n, dim = vectors.shape
+    nlist = max(1, min(n, round(4 * math.sqrt(n))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.min_points_per_centroid = 1  # silence FAISS's "too few points" notice on small builds
+    index.cp.max_points_per_centroid = _TRAINING_POINTS_PER_CELL
+    index.cp.seed = 0
+    index.train(vectors)
+    # A hash-table direct map lets reconstruct and remove_ids work with our (sparse) ids. FAISS's
+    # bundled stubs omit the DirectMap enum.
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+    index.nprobe = nprobe
+    return index
+
+
 class VectorIndex:
-    """A flat inner-product index whose results are our ids (vectors should be unit-norm)."""
+    """An inner-product index whose results are our ids (vectors should be unit-norm)."""
 
     def __init__(self, dim: int) -> None:
+        """An empty exact index of dimension ``dim`` (an IVF index is made by :meth:`build`)."""
         if dim < 1:
             raise ValueError(f"dim must be >= 1, got {dim}")
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._kind: IndexKind = "exact"
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray) -> VectorIndex:
-        """Index ``vectors`` (N, D) float32 under ``ids`` (N,) int64."""
+    def build(
+        cls,
+        vectors: np.ndarray,
+        ids: np.ndarray,
+        kind: IndexKind | Literal["auto"] = "auto",
+        *,
+        exact_below: int = EXACT_BELOW,
+        nprobe: int = DEFAULT_NPROBE,
+    ) -> VectorIndex:
+        """Index ``vectors`` (N, D) float32 under ``ids`` (N,) int64.
+
+        ``kind="auto"``: exact below ``exact_below`` vectors, IVF from there on.
+        """
         vectors = _as_vectors(vectors)
+        if kind == "auto":
+            kind = "exact" if vectors.shape[0] < exact_below else "ivf"
+        if kind not in ("exact", "ivf"):
+            raise ValueError(f"kind must be 'auto', 'exact' or 'ivf', got {kind!r}")
+        if nprobe < 1:
+            raise ValueError(f"nprobe must be >= 1, got {nprobe}")
         index = cls(vectors.shape[1])
+        if kind == "ivf" and vectors.shape[0] > 0:
+            index._index, index._kind = _ivf(vectors, nprobe), "ivf"
         index.add(vectors, ids)
         return index
+
+    @property
+    def kind(self) -> IndexKind:
+        """``"exact"`` or ``"ivf"``."""
+        return self._kind
 
     @property
     def ntotal(self) -> int:
@@ -60,8 +121,16 @@ class VectorIndex:
         return int(self._index.d)
 
     def ids(self) -> np.ndarray:
-        """All indexed ids (ntotal,) int64, in insertion order."""
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+        """All indexed ids (ntotal,) int64: insertion order (exact), ascending (IVF)."""
+        if self._kind == "exact":
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+        lists = self._index.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(cell), lists.list_size(cell)).copy()
+            for cell in range(lists.nlist)
+            if lists.list_size(cell)
+        ]
+        return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.empty(0, np.int64)
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Add ``vectors`` (N, D) under new, distinct ``ids`` (N,); an id already present is an error."""
@@ -77,9 +146,9 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> int:
         """Remove the vectors stored under ``ids``; unknown ids are ignored. Returns how many went."""
         ids = _as_ids(np.asarray(ids))
-        if ids.shape[0] == 0:
+        if ids.shape[0] == 0 or self.ntotal == 0:
             return 0
-        return int(self._index.remove_ids(ids))  # type: ignore[arg-type]  # faiss's wrapper takes arrays
+        return int(self._index.remove_ids(ids))
 
     def reconstruct(self, id_: int) -> np.ndarray:
         """The stored vector (D,) of one id; KeyError when it is not indexed."""
@@ -87,11 +156,21 @@ class VectorIndex:
             raise KeyError(id_)
         return np.asarray(self._index.reconstruct(int(id_)), dtype=np.float32)
 
+    def reconstruct_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every stored entry: (ids (ntotal,) int64 as :meth:`ids`, vectors (ntotal, D) float32)."""
+        ids = self.ids()
+        if ids.shape[0] == 0:
+            return ids, np.empty((0, self.dim), np.float32)
+        if self._kind == "exact":
+            return ids, np.asarray(self._index.index.reconstruct_n(0, self.ntotal), dtype=np.float32)
+        return ids, np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
+
     def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k most similar vectors for each query in ``x`` (Q, D).
 
         Returns (D, I): scores (Q, k') float32, best first, and ids (Q, k') int64 with
-        k' = min(k, ntotal); an id of -1 marks "no result" (callers filter it).
+        k' = min(k, ntotal); an id of -1 marks "no result" (callers filter it). IVF results are
+        approximate: a true neighbour outside the ``nprobe`` scanned cells is missed.
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -109,10 +188,14 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
-        """Read an index written by :meth:`save`."""
+        """Read an index written by :meth:`save`; it keeps its kind (and IVF its nprobe)."""
         index = faiss.read_index(str(Path(path)))
-        if not isinstance(index, faiss.IndexIDMap2):
-            raise ValueError(f"{path} does not hold an IndexIDMap2")
         loaded = cls.__new__(cls)
         loaded._index = index
+        if isinstance(index, faiss.IndexIDMap2):
+            loaded._kind = "exact"
+        elif isinstance(index, faiss.IndexIVFFlat):
+            loaded._kind = "ivf"
+        else:
+            raise ValueError(f"{path} holds neither an IndexIDMap2 nor an IndexIVFFlat")
         return loaded

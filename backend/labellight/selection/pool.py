@@ -20,3 +20,17 @@ def picks(budget: int, n_unlabeled: int) -> int:
     if budget < 0:
         raise ValueError(f"budget must be >= 0, got {budget}")
     return min(budget, n_unlabeled)
+
+
+def embedding_matrix(embeddings: np.ndarray) -> np.ndarray:
+    """``embeddings`` (N, D) as a C-contiguous float32 array (what FAISS takes); ValueError otherwise."""
+    if embeddings.ndim != 2 or not np.issubdtype(embeddings.dtype, np.floating):
+        raise ValueError(f"embeddings must be a float array (N, D), got {embeddings.dtype} {embeddings.shape}")
+    return np.ascontiguousarray(embeddings, dtype=np.float32)
+
+
+def unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    """``embeddings`` (N, D) scaled to unit L2 norm, float32 (zero rows stay zero)."""
+    points = embedding_matrix(embeddings)
+    unit: np.ndarray = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+    return unit
