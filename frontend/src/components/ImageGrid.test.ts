@@ -75,6 +75,56 @@ describe('ImageGrid', () => {
     });
     await fireEvent.click(screen.getByTestId('image-card'));
     await fireEvent.click(screen.getAllByTestId('class-button')[0]!);
-    await waitFor(() => expect(onerror).toHaveBeenLastCalledWith('Unknown class'));
+    await waitFor(() => expect(onerror).toHaveBeenLastCalledWith('Could not label 1 image: Unknown class'));
+  });
+
+  it('shift-click selects a range from the anchor; Ctrl+Z undoes the last labeling', async () => {
+    const fetchMock = vi.fn().mockImplementation(
+      async () => new Response(JSON.stringify({ updated: 1 }), { status: 200, headers: { 'Content-Type': 'application/json' } }),
+    );
+    vi.stubGlobal('fetch', fetchMock);
+    const onlabeled = vi.fn();
+    const items = [img(1), img(2, 2), img(3), img(4), img(5), img(6)].map((image) => ({ image }));
+    render(ImageGrid, { props: { items, classes, projectId: 5, onlabeled, onerror: vi.fn() } });
+    const cards = () => screen.getAllByTestId('image-card');
+
+    await fireEvent.click(cards()[1]!);
+    await fireEvent.click(cards()[4]!, { shiftKey: true });
+    expect(cards().map((c) => c.getAttribute('data-selected'))).toEqual(['false', 'true', 'true', 'true', 'true', 'false']);
+    expect(screen.getByTestId('selection-count').textContent).toContain('4 selected');
+    // A shift-click backwards from the same anchor adds that range too.
+    await fireEvent.click(cards()[0]!, { shiftKey: true });
+    expect(cards().filter((c) => c.getAttribute('data-selected') === 'true')).toHaveLength(5);
+
+    await fireEvent.keyDown(window, { key: '1' });
+    await waitFor(() => expect(onlabeled).toHaveBeenCalledWith([1, 2, 3, 4, 5], 1));
+    await fireEvent.keyDown(window, { key: 'z', ctrlKey: true });
+    // Undo restores image 2 to class 2 and the others to unlabeled: one PUT per previous class.
+    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(3));
+    const bodies = fetchMock.mock.calls.map(([, init]) => JSON.parse((init as RequestInit).body as string));
+    expect(bodies[1]).toEqual({ image_ids: [1, 3, 4, 5], class_id: null });
+    expect(bodies[2]).toEqual({ image_ids: [2], class_id: 2 });
+    expect(onlabeled).toHaveBeenCalledWith([2], 2);
+  });
+
+  it('renders a bounded number of DOM nodes for 10,000 images and asks for the visible range', async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => img(i + 1));
+    const onrange = vi.fn();
+    const { container } = render(ImageGrid, {
+      props: { total: many.length, itemAt: (i: number) => many[i], classes, projectId: 5, onlabeled: vi.fn(), onerror: vi.fn(), onrange },
+    });
+    const grid = screen.getByTestId('image-grid');
+    const cards = screen.getAllByTestId('image-card');
+    const nodes = container.querySelectorAll('*').length;
+    // jsdom: 1200 px wide (7 columns), 768 px tall -> 4 visible rows + 2 overscan rows below.
+    expect(cards.length).toBeLessThanOrEqual(7 * 8);
+    expect(nodes).toBeLessThan(1000);
+    console.info(`virtualised grid, 10000 images: ${cards.length} cards, ${nodes} DOM nodes in the component`);
+    expect(Number(grid.getAttribute('data-count'))).toBe(10_000);
+    expect(parseFloat(grid.style.height)).toBeGreaterThan(10_000 / 7 * 200);
+    await waitFor(() => expect(onrange).toHaveBeenCalled());
+    const [start, end] = onrange.mock.calls.at(-1)!;
+    expect(start).toBe(0);
+    expect(end).toBe(cards.length);
   });
 });
