@@ -20,8 +20,9 @@ setup:
 setup-test:
 	bash scripts/setup.sh --test
 
+# npm install, not npm ci: vite lists an optional dependency that the registry does not have, which npm ci rejects.
 frontend:
-	cd frontend && npm ci --no-audit --no-fund && npm run build
+	cd frontend && npm install --no-audit --no-fund && npm run build
 
 check:
 	$(VENV)/bin/ruff check backend worker tests benchmarks

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     """Side of the square uint8 pixel cache that training and embedding read from."""
 
     job_lease_seconds: int = 120
+    """A running job's heartbeat extends its lease; a job whose lease ran out is re-queued by the sweeper."""
     job_max_attempts: int = 3
+    sweep_interval_seconds: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,6 +5,7 @@ import logging
 from celery import Celery
 from celery.signals import worker_ready, worker_shutting_down
 
+from labellight.config import get_settings
 from labellight.jobs.transport import make_celery
 from labellight_worker.sweeper import Sweeper
 
@@ -12,7 +13,7 @@ log = logging.getLogger(__name__)
 
 app: Celery = make_celery()
 app.conf.include = ["labellight_worker.tasks"]
-_sweeper = Sweeper(interval_s=30.0)
+_sweeper = Sweeper(interval_s=get_settings().sweep_interval_seconds)
 
 
 @worker_ready.connect

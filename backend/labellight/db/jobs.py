@@ -46,33 +46,55 @@ def claim_job(session: Session, job_id: int, lease_seconds: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def heartbeat(session: Session, job_id: int, lease_seconds: int, progress: dict[str, Any] | None) -> bool:
-    """Extend the lease (and store progress). Returns whether cancellation was requested."""
+def heartbeat(
+    session: Session, job_id: int, attempt: int, lease_seconds: int, progress: dict[str, Any] | None
+) -> bool | None:
+    """Extend the lease of attempt ``attempt`` (and store progress).
+
+    Returns whether cancellation was requested, or None when this attempt no longer holds the job
+    (its lease ran out and the sweeper handed the job to another attempt)."""
     values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)}
     if progress is not None:
         values["progress"] = progress
-    session.execute(
-        update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING.value).values(**values)
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.attempts == attempt)
+        .values(**values)
     )
     session.commit()
-    cancel = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
-    return bool(cancel)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def finish_job(
-    session: Session, job_id: int, state: JobState, *,
-    result: dict[str, Any] | None = None, error: str | None = None, progress: dict[str, Any] | None = None,
-) -> None:
+    session: Session,
+    job_id: int,
+    state: JobState,
+    *,
+    attempt: int | None = None,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    progress: dict[str, Any] | None = None,
+) -> bool:
+    """Record a final state; with ``attempt`` only if that attempt still holds the job."""
     if state not in FINAL_STATES:
         raise ValueError(f"{state} is not a final state")
     values: dict[str, Any] = {
-        "state": state.value, "finished_at": utcnow(), "lease_expires_at": None,
-        "result": result, "error": error[:2000] if error else None,
+        "state": state.value,
+        "finished_at": utcnow(),
+        "lease_expires_at": None,
+        "result": result,
+        "error": error[:2000] if error else None,
     }
     if progress is not None:
         values["progress"] = progress
-    session.execute(update(Job).where(Job.id == job_id).values(**values))
+    query = update(Job).where(Job.id == job_id)
+    if attempt is not None:
+        query = query.where(Job.state == JobState.RUNNING.value, Job.attempts == attempt)
+    done = session.execute(query.values(**values))
     session.commit()
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def request_cancel(session: Session, job: Job) -> None:
@@ -84,6 +106,19 @@ def request_cancel(session: Session, job: Job) -> None:
         job.state = JobState.CANCELLED.value
         job.finished_at = utcnow()
         job.progress = {**job.progress, "stage": "cancelled"}
+    session.flush()
+
+
+def requeue(session: Session, job: Job) -> None:
+    """A failed or cancelled job becomes queued again, with a fresh budget of attempts."""
+    job.state = JobState.QUEUED.value
+    job.cancel_requested = False
+    job.error = None
+    job.result = None
+    job.finished_at = None
+    job.lease_expires_at = None
+    job.attempts = 0
+    job.progress = {**job.progress, "stage": "queued"}
     session.flush()
 
 

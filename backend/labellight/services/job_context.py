@@ -13,6 +13,10 @@ class JobCancelled(Exception):
     """Raised inside a job when the user asked to cancel it."""
 
 
+class LeaseLost(Exception):
+    """This attempt no longer holds the job (it was presumed dead and handed on): stop without a trace."""
+
+
 class JobFailed(Exception):
     """A failure with a message meant for the user (bad input, nothing to do...)."""
 
@@ -50,6 +54,9 @@ class JobContext:
             return
         self._last_beat = now
         with session_scope() as session:
-            self._cancel = job_rows.heartbeat(
-                session, self.job_id, get_settings().job_lease_seconds, self._progress or None
+            cancel = job_rows.heartbeat(
+                session, self.job_id, self.attempt, get_settings().job_lease_seconds, self._progress or None
             )
+        if cancel is None:
+            raise LeaseLost(f"job {self.job_id} attempt {self.attempt} lost its lease")
+        self._cancel = cancel

@@ -10,7 +10,7 @@ from labellight.db.models import Job
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.pretrain import PretrainCancelled
-from labellight.services.job_context import JobCancelled, JobContext, JobFailed
+from labellight.services.job_context import JobCancelled, JobContext, JobFailed, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,19 @@ def run_job(job_id: int) -> str:
             return "skipped"
         ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts)
         kind = JobKind(job.kind)
-    ctx.report("starting", 0.0, force=True)
-    state, result, error = _execute(_handlers()[kind], ctx)
+    try:
+        ctx.report("starting", 0.0, force=True)
+        state, result, error = _execute(_handlers()[kind], ctx)
+    except LeaseLost:
+        log.warning("job %s attempt %s was handed on; this attempt stops", job_id, ctx.attempt)
+        return "lease lost"
     progress = {**ctx.progress, "stage": state.value}
     if state is JobState.SUCCEEDED:
         progress["fraction"] = 1.0
     with session_scope() as session:
-        job_rows.finish_job(session, job_id, state, result=result, error=error, progress=progress)
-    return state.value
+        recorded = job_rows.finish_job(session, job_id, state, attempt=ctx.attempt, result=result, error=error,
+                                       progress=progress)
+    return state.value if recorded else "lease lost"
 
 
 def _execute(handler: Handler, ctx: JobContext) -> tuple[JobState, dict[str, Any] | None, str | None]:
@@ -54,6 +59,8 @@ def _execute(handler: Handler, ctx: JobContext) -> tuple[JobState, dict[str, Any
         return JobState.SUCCEEDED, handler(ctx), None
     except (JobCancelled, PretrainCancelled):
         return JobState.CANCELLED, None, None
+    except LeaseLost:
+        raise
     except JobFailed as exc:
         return JobState.FAILED, None, str(exc)
     except Exception as exc:

@@ -11,7 +11,7 @@ from labellight.db.models import Job, User
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import send_job
-from labellight.services.errors import NotFound
+from labellight.services.errors import Conflict, NotFound
 from labellight.services.projects import get_project
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,19 @@ def cancel_job(session: Session, user: User, job_id: int) -> Job:
     job = get_job(session, user, job_id)
     job_rows.request_cancel(session, job)
     session.commit()
+    return job
+
+
+RETRYABLE = frozenset({JobState.FAILED.value, JobState.CANCELLED.value})
+
+
+def retry_job(session: Session, user: User, job_id: int) -> Job:
+    job = get_job(session, user, job_id)
+    if job.state not in RETRYABLE:
+        raise Conflict(f"only failed or cancelled jobs can be retried; this one is {job.state}")
+    job_rows.requeue(session, job)
+    session.commit()
+    send_job(JobKind(job.kind), job.id)
     return job
 
 

@@ -1,5 +1,6 @@
 """The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job."""
 
+import json
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -11,15 +12,15 @@ from labellight.db.models import Backbone, Image, Job, Project, User
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
-from labellight.ml.checkpoint import save_state_dict
+from labellight.ml.checkpoint import load_state_dict, save_state_dict
 from labellight.ml.device import pick_device
-from labellight.ml.pretrain import PretrainProgress, preset, pretrain
+from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
-from labellight.storage.keys import backbone_weights_key, pixel_cache_key
+from labellight.storage.keys import backbone_weights_key, job_prefix, pixel_cache_key, pretrain_checkpoint_key
 
 MIN_IMAGES = 8
 OVERRIDABLE = ("epochs", "batch_size", "image_size")
@@ -41,29 +42,77 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
             raise JobFailed("the project was deleted")
         image_size = project.image_size
         rows = int(session.scalar(select(func.count(Image.id)).where(Image.project_id == project.id)) or 0)
-    if rows < MIN_IMAGES:
-        raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
     storage = get_storage()
+    checkpoint_path = storage.path(pretrain_checkpoint_key(ctx.project_id, ctx.job_id))
+    resume = load_state_dict(checkpoint_path) if checkpoint_path.exists() else None
+    if resume is not None:
+        # The images and the plan of the interrupted run, so that it continues exactly where it stopped.
+        rows, config = int(resume["images"]), PretrainConfig(**resume["config"])
+    elif rows < MIN_IMAGES:
+        raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
+    else:
+        overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
+        config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
     pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(rows)
     device = pick_device()
-    overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
-    config = replace(preset(device, rows, source_size=image_size), **overrides)
-    last: list[PretrainProgress] = []
+    reporter = _ProgressReporter(ctx, device.type, resume)
+    plain_config = config_as_json(config)
 
-    def on_progress(p: PretrainProgress) -> None:
-        last[:] = [p]
-        ctx.report("pretrain", p.step / max(p.total_steps, 1), epoch=p.epoch, epochs=p.epochs,
-                   loss=round(p.loss, 5), images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1),
-                   device=device.type)
+    def save_checkpoint(run: PretrainRun) -> None:
+        save_state_dict({"run": run.state_dict(), "config": plain_config, "images": rows,
+                         "loss_history": reporter.history}, checkpoint_path)
+        reporter.checkpoint_epoch = completed_epochs(run.step, run.total_steps, config.epochs)
 
-    ctx.report("pretrain", 0.0, force=True, epoch=0, epochs=config.epochs, device=device.type)
-    backbone = pretrain(pixels, config, on_progress=on_progress, should_stop=ctx.should_stop, device=device)
+    ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
+               device=device.type)
+    backbone = pretrain(pixels, config, on_progress=reporter, should_stop=ctx.should_stop, device=device,
+                        resume_from=resume["run"] if resume else None, on_epoch_end=save_checkpoint)
     with session_scope() as session:
         version = project_rows.next_version(session, Backbone, ctx.project_id)
         save_state_dict(backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
-        row = Backbone(project_id=ctx.project_id, version=version, config=asdict(config), ready=False)
+        row = Backbone(project_id=ctx.project_id, version=version, config=plain_config, ready=False)
         session.add(row)
         session.flush()
         submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
-    return {"backbone_version": version, "epochs": config.epochs,
-            "final_loss": round(last[0].loss, 5) if last else None, "device": device.type}
+    storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
+    last = reporter.history[-1][1] if reporter.history else None
+    return {"backbone_version": version, "epochs": config.epochs, "final_loss": last, "device": device.type,
+            "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch}
+
+
+def config_as_json(config: PretrainConfig) -> dict[str, Any]:
+    """The config as JSON values (paths become strings) for the database and checkpoints."""
+    plain: dict[str, Any] = json.loads(json.dumps(asdict(config), default=str))
+    return plain
+
+
+def completed_epochs(step: int, total_steps: int, epochs: int) -> int:
+    return step * epochs // max(total_steps, 1)
+
+
+class _ProgressReporter:
+    """Turns BYOL progress into job progress, keeping a bounded loss history for the chart."""
+
+    MAX_POINTS = 200
+
+    def __init__(self, ctx: JobContext, device: str, resume: dict[str, Any] | None) -> None:
+        self.ctx, self.device = ctx, device
+        self.history: list[list[float]] = [list(p) for p in resume["loss_history"]] if resume else []
+        self.fraction = 0.0
+        self.checkpoint_epoch = 0
+        self.resumed_from_epoch: int | None = None
+        if resume is not None:
+            run, epochs = resume["run"], int(resume["config"]["epochs"])
+            self.checkpoint_epoch = completed_epochs(int(run["step"]), int(run["total_steps"]), epochs)
+            self.resumed_from_epoch = self.checkpoint_epoch
+            self.fraction = int(run["step"]) / max(int(run["total_steps"]), 1)
+
+    def __call__(self, p: PretrainProgress) -> None:
+        if not self.history or self.history[-1][0] != p.step:
+            self.history.append([p.step, round(p.loss, 5)])
+        if len(self.history) > self.MAX_POINTS:
+            self.history = self.history[::2]
+        self.fraction = p.step / max(p.total_steps, 1)
+        self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=round(p.loss, 5),
+                        images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1), device=self.device,
+                        checkpoint_epoch=self.checkpoint_epoch, loss_history=self.history)

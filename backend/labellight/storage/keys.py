@@ -43,3 +43,11 @@ def index_key(project_id: int, version: int) -> str:
 
 def classifier_key(project_id: int, version: int) -> str:
     return f"projects/{project_id}/classifiers/{version}.npz"
+
+
+def job_prefix(project_id: int, job_id: int) -> str:
+    return f"projects/{project_id}/jobs/{job_id}"
+
+
+def pretrain_checkpoint_key(project_id: int, job_id: int) -> str:
+    return f"{job_prefix(project_id, job_id)}/checkpoint.pt"

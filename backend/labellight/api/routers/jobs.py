@@ -1,6 +1,6 @@
 """Jobs: a project's list, one job, cancel."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.schemas import JobPublic
@@ -22,3 +22,8 @@ def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.cancel_job(session, user, job_id))
+
+
+@router.post("/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+def retry_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+    return JobPublic.model_validate(jobs.retry_job(session, user, job_id))
