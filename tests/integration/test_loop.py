@@ -1,6 +1,7 @@
 """The whole user loop over HTTP against a real worker: upload, pretrain, suggest, label, train, predict, search."""
 
 import io
+import json
 import zipfile
 
 import httpx
@@ -95,6 +96,22 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert margin["strategy"] == "margin"
     assert "margin" in margin["items"][0]["reason"]
 
+    # The model's guesses for stored images, and the 2-D map with labels.
+    some = [name_to_id[n] for n, _, _ in images[:5]]
+    stored = client.get(
+        f"/api/v1/projects/{pid}/predictions", params={"image_ids": ",".join(map(str, some)), "top_k": 1}
+    ).json()
+    assert stored["model_version"] == "b1.c1"
+    assert sorted(i["image_id"] for i in stored["items"]) == sorted(some)
+    assert client.get(f"/api/v1/projects/{pid}/predictions", params={"image_ids": "1,x"}).status_code == 422
+    points = client.get(f"/api/v1/projects/{pid}/map").json()["points"]
+    assert len(points) == len(images)
+    assert all(0.0 <= p["x"] <= 1.0 and 0.0 <= p["y"] <= 1.0 for p in points)
+    assert sum(p["class_id"] is not None for p in points) == 12
+
+    # Live progress: the event stream reports a new training job until it succeeds.
+    assert _train_seen_on_event_stream(client, pid)
+
     # Predict on new images: top-k classes with probabilities and the model version.
     queries = [(f"q_{k}.jpg", encode(shape_image(k, 999_000 + i), "JPEG")) for i, k in enumerate(CLASSES)]
     prediction = (
@@ -102,7 +119,7 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
         .raise_for_status()
         .json()
     )
-    assert prediction["model_version"] == "b1.c1"
+    assert prediction["model_version"] == "b1.c2"  # the event-stream check trained again
     assert [p["filename"] for p in prediction["predictions"]] == [q[0] for q in queries]
     for p in prediction["predictions"]:
         probs = [c["probability"] for c in p["top_k"]]
@@ -125,6 +142,21 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     )
     assert by_upload["items"][0]["image"]["id"] == name_to_id[loose[0][0]]
     assert by_upload["items"][0]["score"] > 0.99
+
+
+def _train_seen_on_event_stream(client: httpx.Client, pid: int) -> bool:
+    with client.stream("GET", f"/api/v1/projects/{pid}/events", timeout=60) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        job = client.post(f"/api/v1/projects/{pid}/train").raise_for_status().json()
+        event = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "job":
+                data = json.loads(line[6:])
+                if data["id"] == job["id"] and data["state"] == "succeeded":
+                    return True
+    return False
 
 
 def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFactory) -> None:

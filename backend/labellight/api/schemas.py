@@ -157,3 +157,25 @@ class PredictionPublic(BaseModel):
     backbone_version: int
     classifier_version: int
     predictions: list[FilePredictionPublic]
+
+
+class StoredPredictionPublic(Public):
+    image_id: int
+    top_k: list[ClassScorePublic]
+
+
+class StoredPredictionsPublic(BaseModel):
+    model_version: str
+    items: list[StoredPredictionPublic]
+
+
+class MapPointPublic(Public):
+    image_id: int
+    x: float
+    y: float
+    class_id: int | None
+
+
+class MapPublic(Public):
+    backbone_version: int
+    points: list[MapPointPublic]

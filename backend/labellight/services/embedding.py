@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sqlalchemy import select
 
 from labellight.db import projects as project_rows
@@ -18,7 +19,7 @@ from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
 from labellight.storage import get_storage
-from labellight.storage.keys import embeddings_key, index_key, pixel_cache_key
+from labellight.storage.keys import embeddings_key, index_key, map_key, pixel_cache_key
 
 
 def queue_embed_of_current(project_id: int) -> None:
@@ -53,7 +54,8 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
                            int(backbone.config["image_size"])))
     vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
     ctx.report("index", 0.95, force=True, images_done=len(ids), images=len(ids))
-    _save_embeddings(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids, vectors)
+    _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors)
+    _save_arrays(storage.path(map_key(ctx.project_id, backbone.version)), ids=ids, xy=map_2d(vectors))
     VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
     with session_scope() as session:
         row = session.get(Backbone, backbone.id)
@@ -62,6 +64,15 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
     return {"backbone_version": backbone.version, "images": len(ids), "dim": int(vectors.shape[1])}
 
 
-def _save_embeddings(path: Path, ids: np.ndarray, vectors: np.ndarray) -> None:
+def map_2d(vectors: np.ndarray) -> np.ndarray:
+    """A 2-D map of the embeddings: the first two principal components, scaled to [0, 1]."""
+    if len(vectors) < 3:
+        return np.full((len(vectors), 2), 0.5, dtype=np.float32)
+    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9)
+    return ((xy - xy.min(axis=0)) / span).astype(np.float32)
+
+
+def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, ids=ids, vectors=vectors)
+        np.savez(f, **arrays)

@@ -14,7 +14,7 @@ from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import load_state_dict
 from labellight.ml.classifier import LinearHead
 from labellight.storage import get_storage
-from labellight.storage.keys import backbone_weights_key, classifier_key, embeddings_key, index_key
+from labellight.storage.keys import backbone_weights_key, classifier_key, embeddings_key, index_key, map_key
 
 _lock = threading.Lock()
 
@@ -57,6 +57,18 @@ def embeddings(backbone: Backbone) -> Embeddings:
 def _embeddings(path: str, _mtime: int) -> Embeddings:
     with np.load(path, allow_pickle=False) as data:
         return Embeddings(ids=data["ids"], vectors=data["vectors"])
+
+
+def embedding_map(backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:
+    """(image ids, xy in [0, 1]) of the backbone's 2-D map."""
+    path = get_storage().path(map_key(backbone.project_id, backbone.version))
+    return _embedding_map(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _embedding_map(path: str, _mtime: int) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return data["ids"], data["xy"]
 
 
 def vector_index(backbone: Backbone) -> VectorIndex:

@@ -3,17 +3,21 @@
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Backbone, LabelClass, User
+from labellight.db.models import Backbone, Classifier, LabelClass, User
+from labellight.ml.classifier import LinearHead
 from labellight.ml.embed import embed
 from labellight.services.errors import Conflict, InvalidInput
-from labellight.services.model_store import backbone_module, linear_head
+from labellight.services.images import images_by_id
+from labellight.services.model_store import backbone_module, embeddings, linear_head
 from labellight.services.projects import get_project
 from labellight.services.queries import query_pixels
 
 MAX_PREDICT_FILES = 256
+MAX_STORED_PREDICTIONS = 500
 
 
 @dataclass(frozen=True)
@@ -40,28 +44,69 @@ class PredictionSet:
         return f"b{self.backbone_version}.c{self.classifier_version}"
 
 
-def predict(session: Session, user: User, project_id: int, files: list[tuple[str, bytes]],
-            top_k: int) -> PredictionSet:
-    project = get_project(session, user, project_id)
-    classifier = project_rows.current_classifier(session, project.id)
+@dataclass(frozen=True)
+class StoredPrediction:
+    image_id: int
+    top_k: list[ClassScore]
+
+
+@dataclass(frozen=True)
+class StoredPredictionSet:
+    backbone_version: int
+    classifier_version: int
+    items: list[StoredPrediction]
+
+    @property
+    def model_version(self) -> str:
+        return f"b{self.backbone_version}.c{self.classifier_version}"
+
+
+def _current_models(session: Session, project_id: int) -> tuple[Classifier, Backbone]:
+    classifier = project_rows.current_classifier(session, project_id)
     if classifier is None:
         raise Conflict("the project has no classifier yet: label images and train one")
-    if len(files) > MAX_PREDICT_FILES:
-        raise InvalidInput(f"send at most {MAX_PREDICT_FILES} images per request")
     backbone = session.get(Backbone, classifier.backbone_id)
     if backbone is None:
         raise Conflict("the classifier's backbone was deleted: train again")
+    return classifier, backbone
+
+
+def _top_k(session: Session, project_id: int, head: LinearHead, probs: np.ndarray, k: int) -> list[list[ClassScore]]:
+    names = dict(session.execute(
+        select(LabelClass.id, LabelClass.name).where(LabelClass.project_id == project_id)).tuples().all())
+    k = min(k, probs.shape[1])
+    return [[ClassScore(int(head.classes[j]), names.get(int(head.classes[j]), "(deleted class)"), float(row[j]))
+             for j in np.argsort(-row)[:k]] for row in probs]
+
+
+def predict(session: Session, user: User, project_id: int, files: list[tuple[str, bytes]],
+            top_k: int) -> PredictionSet:
+    """Top-k classes of uploaded images."""
+    project = get_project(session, user, project_id)
+    if len(files) > MAX_PREDICT_FILES:
+        raise InvalidInput(f"send at most {MAX_PREDICT_FILES} images per request")
+    classifier, backbone = _current_models(session, project.id)
     pixels = query_pixels(files, project.image_size)
     vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
     head = linear_head(classifier)
-    probs = head.predict_proba(vectors)
-    names = {c.id: c.name for c in session.query(LabelClass).filter(LabelClass.project_id == project.id)}
-    k = min(top_k, probs.shape[1])
-    results = []
-    for (name, _), row in zip(files, probs, strict=True):
-        order = np.argsort(-row)[:k]
-        results.append(FilePrediction(name, [
-            ClassScore(int(head.classes[j]), names.get(int(head.classes[j]), "(deleted class)"), float(row[j]))
-            for j in order
-        ]))
-    return PredictionSet(backbone.version, classifier.version, results)
+    scores = _top_k(session, project.id, head, head.predict_proba(vectors), top_k)
+    return PredictionSet(backbone.version, classifier.version,
+                         [FilePrediction(name, s) for (name, _), s in zip(files, scores, strict=True)])
+
+
+def predict_stored(session: Session, user: User, project_id: int, image_ids: list[int],
+                   top_k: int) -> StoredPredictionSet:
+    """Top-k classes of the project's own images, from their stored embeddings (images not yet embedded
+    are left out)."""
+    project = get_project(session, user, project_id)
+    if len(image_ids) > MAX_STORED_PREDICTIONS:
+        raise InvalidInput(f"ask for at most {MAX_STORED_PREDICTIONS} images per request")
+    classifier, backbone = _current_models(session, project.id)
+    emb = embeddings(backbone)
+    ids = np.array(sorted(set(images_by_id(session, project.id, image_ids))), dtype=np.int64)
+    rows = emb.rows_of(ids)
+    ids, rows = ids[rows >= 0], rows[rows >= 0]
+    head = linear_head(classifier)
+    scores = _top_k(session, project.id, head, head.predict_proba(emb.vectors[rows]), top_k) if len(rows) else []
+    return StoredPredictionSet(backbone.version, classifier.version,
+                               [StoredPrediction(int(i), s) for i, s in zip(ids, scores, strict=True)])

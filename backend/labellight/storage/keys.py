@@ -41,6 +41,10 @@ def index_key(project_id: int, version: int) -> str:
     return f"{backbone_prefix(project_id, version)}/index.faiss"
 
 
+def map_key(project_id: int, version: int) -> str:
+    return f"{backbone_prefix(project_id, version)}/map.npz"
+
+
 def classifier_key(project_id: int, version: int) -> str:
     return f"projects/{project_id}/classifiers/{version}.npz"
 

@@ -1,9 +1,13 @@
 """Jobs: a project's list, one job, cancel."""
 
-from fastapi import APIRouter, status
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import StreamingResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.schemas import JobPublic
+from labellight.services import job_events as job_events_service
 from labellight.services import jobs
 
 router = APIRouter(tags=["jobs"])
@@ -27,3 +31,19 @@ def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic
 @router.post("/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED)
 def retry_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.retry_job(session, user, job_id))
+
+
+@router.get("/projects/{project_id}/events", response_class=StreamingResponse)
+def job_events(project_id: int, request: Request, user: CurrentUser, session: SessionDep) -> StreamingResponse:
+    changes = job_events_service.open_job_changes(session, user, project_id, request.is_disconnected)
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        async for jobs_changed in changes:
+            if not jobs_changed:
+                yield ": ping\n\n"
+            for job in jobs_changed:
+                yield f"event: job\ndata: {JobPublic.model_validate(job).model_dump_json()}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

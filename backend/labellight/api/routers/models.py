@@ -2,19 +2,22 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, File, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, HTTPException, Query, UploadFile, status
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
     FilePredictionPublic,
     JobPublic,
+    MapPublic,
     ModelInfoPublic,
     PredictionPublic,
     PretrainRequest,
+    StoredPredictionPublic,
+    StoredPredictionsPublic,
 )
 from labellight.api.uploads import read_upload
-from labellight.services import classifier_training, model_info, predictions, pretraining
+from labellight.services import classifier_training, embedding_map, model_info, predictions, pretraining
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
 
@@ -49,3 +52,21 @@ def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: C
         classifier_version=found.classifier_version,
         predictions=[FilePredictionPublic.model_validate(p) for p in found.predictions],
     )
+
+
+@router.get("/predictions")
+def stored_predictions(project_id: int, user: CurrentUser, session: SessionDep,
+                       image_ids: Annotated[str, Query(max_length=10_000, description="comma-separated ids")],
+                       top_k: Annotated[int, Query(ge=1, le=100)] = 3) -> StoredPredictionsPublic:
+    try:
+        ids = [int(part) for part in image_ids.split(",") if part.strip()]
+    except ValueError:
+        raise HTTPException(422, "image_ids must be comma-separated integers, e.g. 1,2,3") from None
+    found = predictions.predict_stored(session, user, project_id, ids, top_k)
+    return StoredPredictionsPublic(model_version=found.model_version,
+                                   items=[StoredPredictionPublic.model_validate(i) for i in found.items])
+
+
+@router.get("/map")
+def read_map(project_id: int, user: CurrentUser, session: SessionDep) -> MapPublic:
+    return MapPublic.model_validate(embedding_map.project_map(session, user, project_id))
