@@ -5,7 +5,7 @@ scores in [-1, 1], best first. Two kinds, chosen by size (``kind="auto"``):
 
 - ``"exact"``: ``IndexIDMap2`` over ``IndexFlatIP``; brute force, below ``EXACT_BELOW`` vectors.
 - ``"ivf"``: ``IndexIVFFlat`` with inner product (Jégou et al. 2011, the FAISS inverted file):
-  k-means into nlist ~ 4 sqrt(N) cells, a query scans its ``nprobe`` nearest cells. IVF rather than
+  k-means into nlist ~ 2 sqrt(N) cells, a query scans its ``nprobe`` nearest cells. IVF rather than
   HNSW because it takes our ids natively and supports ``remove_ids`` (through a hash-table direct
   map), so deleting an image needs no tombstones nor rebuild, and it trains and fills in seconds on
   a small CPU. Vectors added later go to their nearest existing cell; the cells are not re-trained
@@ -28,10 +28,13 @@ from labellight.ml.atomic_file import atomic_path
 IndexKind = Literal["exact", "ivf"]
 # Brute force answers a query over 50k x 512-d in a few ms; above, the IVF index scans ~3% of it.
 EXACT_BELOW = 50_000
-# Cells scanned per query: recall@10 >= 0.99 on clustered data at nlist = 4 sqrt(N) up to 100k.
+# Cells scanned per query: recall@10 >= 0.99 on clustered data at nlist = 2 sqrt(N) (20k to 100k,
+# tests and benchmarks/selection_speed.py).
 DEFAULT_NPROBE = 32
-# k-means samples this many points per cell to train the IVF quantizer (FAISS defaults to 256).
+# Training the cells: k-means on this many points per cell (FAISS: 256), for this many iterations
+# (FAISS: 25). The quantizer only routes queries, so a rougher one costs little recall.
 _TRAINING_POINTS_PER_CELL = 64
+_TRAINING_ITERATIONS = 10
 
 
 def _as_vectors(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
@@ -55,10 +58,11 @@ def _as_ids(ids: np.ndarray, n: int | None = None) -> np.ndarray:
 def _ivf(vectors: np.ndarray, nprobe: int) -> Any:
     """An empty IVF index whose cells are trained on ``vectors`` (N, D)."""
     n, dim = vectors.shape
-    nlist = max(1, min(n, round(4 * math.sqrt(n))))
+    nlist = max(1, min(n, round(2 * math.sqrt(n))))
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.min_points_per_centroid = 1  # silence FAISS's "too few points" notice on small builds
     index.cp.max_points_per_centroid = _TRAINING_POINTS_PER_CELL
+    index.cp.niter = _TRAINING_ITERATIONS
     index.cp.seed = 0
     index.train(vectors)
     # A hash-table direct map lets reconstruct and remove_ids work with our (sparse) ids. FAISS's

@@ -1,8 +1,8 @@
 """Cold-start selection by typicality (TypiClust, Hacohen et al. 2022).
 
-Cluster the embeddings into (#labeled + budget) clusters, then repeatedly take the cluster with
-the fewest labeled-or-chosen points (the largest one on ties) and pick its most typical
-unchosen unlabeled point. Typicality of x in its cluster C:
+Cluster the embeddings into min(#labeled + budget, 500) clusters (500: the paper's cap), then
+repeatedly take the cluster with the fewest labeled-or-chosen points (the largest one on ties)
+and pick its most typical unchosen unlabeled point. Typicality of x in its cluster C:
 
     typicality(x) = 1 / ( (1/K) * sum_{x_i in KNN(x) within C} ||x - x_i||_2 ),  K = min(20, |C| - 1)
 
@@ -23,6 +23,7 @@ from labellight.selection.suggestion import Suggestion
 
 _NEIGHBOURS = 20
 _MAX_SCORED = 2_000
+_MAX_CLUSTERS = 500
 
 
 def typicality(points: np.ndarray, queries: np.ndarray | None = None) -> np.ndarray:
@@ -52,7 +53,7 @@ def select_typical(embeddings: np.ndarray, labeled: np.ndarray, budget: int, see
     n_picks = picks(budget, candidates.shape[0])
     if n_picks == 0:
         return []
-    n_clusters = min(int(labeled.sum()) + n_picks, points.shape[0])
+    n_clusters = min(int(labeled.sum()) + n_picks, _MAX_CLUSTERS, points.shape[0])
     assignment, _ = kmeans(points, n_clusters, seed)
     sizes = np.bincount(assignment, minlength=n_clusters)
     covered = np.bincount(assignment[labeled], minlength=n_clusters)

@@ -1,0 +1,92 @@
+"""Suspected mislabels: labeled images whose neighbours and out-of-fold prediction both disagree.
+
+Two independent witnesses against a given label y_i of row i:
+
+- its k nearest labeled neighbours (deep kNN, Bahri et al. 2020): the share q_i(c) of them
+  labeled c; they disagree when some other class has a larger share than y_i;
+- the linear head trained without it (out-of-fold, cross-validation; the "confident learning"
+  view of Northcutt et al. 2021): probability p_i(c); it disagrees when its argmax is not y_i.
+
+A row is suspected when both disagree. Its score is 1 - (q_i(y_i) + p_i(y_i)) / 2 in [0, 1]
+(1: no neighbour and no held-out head supports the label), and the suggested label is the other
+class with the largest (q_i(c) + p_i(c)) / 2. Only classes with >= 2 labels take part (a single
+label cannot be cross-validated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labellight.index.neighbour_graph import knn_graph
+from labellight.ml.classifier import DEFAULT_C, _unit_rows
+from labellight.ml.metrics import DEFAULT_FOLDS, cross_val_predictions
+
+DEFAULT_K = 10
+
+
+@dataclass(frozen=True)
+class SuspectedMislabel:
+    """``row`` of the embeddings; ``neighbour_share`` = q(given), ``cv_probability`` = p(given)."""
+
+    row: int
+    given_label: int
+    suggested_label: int
+    score: float
+    neighbour_share: float
+    cv_probability: float
+
+
+def suspected_mislabels(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    k: int = DEFAULT_K,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    *,
+    c: float = DEFAULT_C,
+) -> list[SuspectedMislabel]:
+    """Labeled rows of ``embeddings`` (N, D) whose ``labels`` (N,) int (-1 = unlabeled) look wrong,
+    most suspicious first."""
+    x = _unit_rows(embeddings)
+    labels = np.asarray(labels)
+    if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
+        raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
+    classes, counts = np.unique(labels[labels >= 0], return_counts=True)
+    rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
+    if np.unique(labels[rows]).shape[0] < 2:
+        return []
+    given = labels[rows].astype(np.int64)
+    held_out = cross_val_predictions(x[rows], given, folds, seed, c=c)
+    column = np.searchsorted(held_out.classes, given)
+    share = _neighbour_shares(x[rows], column, held_out.classes.shape[0], k)
+    support = (share + held_out.probs) / 2
+    at = np.arange(rows.shape[0])
+    others_share = np.where(np.eye(share.shape[1], dtype=bool)[column], -1.0, share).max(axis=1)
+    suspected = (others_share > share[at, column]) & (held_out.labels != given)
+    support[at, column] = -1.0
+    suggested = held_out.classes[support.argmax(axis=1)]
+    found = [
+        SuspectedMislabel(
+            row=int(rows[i]),
+            given_label=int(given[i]),
+            suggested_label=int(suggested[i]),
+            score=float(1.0 - (share[i, column[i]] + held_out.probs[i, column[i]]) / 2),
+            neighbour_share=float(share[i, column[i]]),
+            cv_probability=float(held_out.probs[i, column[i]]),
+        )
+        for i in np.flatnonzero(suspected)
+    ]
+    return sorted(found, key=lambda m: (-m.score, m.row))
+
+
+def _neighbour_shares(x: np.ndarray, column: np.ndarray, n_classes: int, k: int) -> np.ndarray:
+    """q (M, C): share of each row's k nearest other labeled rows carrying each class."""
+    _, neighbours = knn_graph(x, k)
+    found = neighbours >= 0
+    owner = np.broadcast_to(np.arange(x.shape[0])[:, None], neighbours.shape)[found]
+    share = np.zeros((x.shape[0], n_classes))
+    np.add.at(share, (owner, column[neighbours[found]]), 1.0)
+    share /= np.maximum(found.sum(axis=1, keepdims=True), 1)
+    return share

@@ -1,0 +1,75 @@
+"""Label propagation over the kNN graph of the embeddings (Iscen et al. 2019, after Zhou et al. 2004).
+
+Graph: each row's k nearest other rows (FAISS), affinities a_ij = max(0, cos(x_i, x_j))^gamma,
+made symmetric W = A + A^T and normalised W_n = D^-1/2 W D^-1/2 (D = diag(W 1)). With Y (N, C)
+the one-hot labels (zero rows for unlabeled images), label spreading solves
+
+    (I - alpha W_n) Z = Y          (conjugate gradient, one column per class)
+
+so labels diffuse along the data manifold. The tentative label of a row is argmax_c Z_ic and its
+confidence the share Z_ic / sum_c Z_ic of the label mass that reaches it from that class. A row no
+label reaches (a cluster with no label in it) gets -1 and confidence 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix, diags, identity
+from scipy.sparse.linalg import cg
+
+from labellight.index.neighbour_graph import knn_graph
+from labellight.ml.classifier import _unit_rows
+
+DEFAULT_K = 10
+ALPHA = 0.99
+GAMMA = 3.0
+_CG_ITERATIONS = 20  # Iscen et al.: 20 conjugate-gradient steps suffice for the ranking of classes
+
+
+def propagate_labels(
+    embeddings: np.ndarray, labels: np.ndarray, k: int = DEFAULT_K, alpha: float = ALPHA, gamma: float = GAMMA
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tentative labels for ``embeddings`` (N, D) from ``labels`` (N,) int (-1 = unlabeled).
+
+    Returns (tentative (N,) int64, confidence (N,) float64 in [0, 1]). Labeled rows keep their
+    label with confidence 1; unreached rows get -1 with confidence 0.
+    """
+    x = _unit_rows(embeddings)
+    labels = np.asarray(labels)
+    if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
+        raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    labeled = labels >= 0
+    tentative = np.where(labeled, labels, -1).astype(np.int64)
+    confidence = labeled.astype(np.float64)
+    if not labeled.any() or labeled.all():
+        return tentative, confidence
+    classes, column = np.unique(labels[labeled], return_inverse=True)
+    spread = _label_spreading(x, labeled, column, classes.shape[0], k, alpha, gamma)
+    mass = spread.sum(axis=1)
+    reached = ~labeled & (mass > 0)
+    tentative[reached] = classes[spread[reached].argmax(axis=1)]
+    confidence[reached] = spread[reached].max(axis=1) / mass[reached]
+    return tentative, confidence
+
+
+def _label_spreading(
+    x: np.ndarray, labeled: np.ndarray, column: np.ndarray, n_classes: int, k: int, alpha: float, gamma: float
+) -> np.ndarray:
+    """Z (N, C) >= 0, the solution of (I - alpha W_n) Z = Y."""
+    n = x.shape[0]
+    scores, rows = knn_graph(x, k)
+    keep = rows >= 0
+    affinity = np.maximum(scores[keep].astype(np.float64), 0.0) ** gamma
+    sources = np.broadcast_to(np.arange(n)[:, None], rows.shape)[keep]
+    a = coo_matrix((affinity, (sources, rows[keep])), shape=(n, n)).tocsr()
+    w = a + a.T
+    degree = np.asarray(w.sum(axis=1)).ravel()
+    scale = diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+    system = (identity(n, format="csr") - alpha * (scale @ w @ scale)).tocsr()
+    y = np.zeros((n, n_classes))
+    y[np.flatnonzero(labeled), column] = 1.0
+    z = np.column_stack([cg(system, y[:, c], rtol=1e-6, maxiter=_CG_ITERATIONS)[0] for c in range(n_classes)])
+    spread: np.ndarray = np.maximum(z, 0.0)  # tiny negative values are CG round-off
+    return spread
