@@ -92,9 +92,26 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     model = client.get(f"/api/v1/projects/{pid}/model").json()
     assert model["classifier"]["version"] == 1
     assert model["backbone_version"] == 1
-    margin = client.get(f"/api/v1/projects/{pid}/suggestions", params={"count": 5}).json()
-    assert margin["strategy"] == "margin"
+    margin = client.get(f"/api/v1/projects/{pid}/suggestions", params={"strategy": "margin", "count": 5}).json()
     assert "margin" in margin["items"][0]["reason"]
+    labeled = {i["id"] for i in client.get(f"/api/v1/projects/{pid}/images", params={"labeled": True}).json()["items"]}
+    for strategy in (
+        "random",
+        "cold_start",
+        "probcover",
+        "k_center",
+        "margin",
+        "least_confidence",
+        "entropy",
+        "hybrid",
+    ):
+        found = client.get(f"/api/v1/projects/{pid}/suggestions", params={"strategy": strategy, "count": 4}).json()
+        picked = {s["image"]["id"] for s in found["items"]}
+        assert len(picked) == 4, (strategy, found)
+        assert not picked & labeled, strategy
+        assert all(s["reason"]["strategy"] for s in found["items"])
+    auto = client.get(f"/api/v1/projects/{pid}/suggestions", params={"count": 3}).json()
+    assert auto["strategy"] in ("probcover", "hybrid")
 
     # The model's guesses for stored images, and the 2-D map with labels.
     some = [name_to_id[n] for n, _, _ in images[:5]]

@@ -1,5 +1,6 @@
-"""What to label next: random, cold start (typical images of clusters), margin uncertainty, or auto."""
+"""What to label next: random, cold-start (TypiClust, ProbCover, k-center), uncertainty, hybrid, or auto."""
 
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -8,14 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Image, User
+from labellight.db.models import Backbone, Classifier, Image, Project, User
+from labellight.selection.auto_strategy import choose_strategy
+from labellight.selection.hybrid import select_hybrid
+from labellight.selection.k_center import select_k_center
+from labellight.selection.probcover import select_probcover
 from labellight.selection.random_pick import select_random
 from labellight.selection.suggestion import Suggestion
 from labellight.selection.typical_clusters import select_typical
-from labellight.selection.uncertainty import select_margin
+from labellight.selection.uncertainty import select_entropy, select_least_confidence, select_margin
 from labellight.services.errors import Conflict
 from labellight.services.images import images_by_id
-from labellight.services.model_store import embeddings, linear_head
+from labellight.services.model_store import Embeddings, embeddings, linear_head
 from labellight.services.projects import get_project
 
 
@@ -23,7 +28,16 @@ class Strategy(StrEnum):
     AUTO = "auto"
     RANDOM = "random"
     COLD_START = "cold_start"
+    """TypiClust: the most typical image of each uncovered cluster."""
+    PROBCOVER = "probcover"
+    K_CENTER = "k_center"
     MARGIN = "margin"
+    LEAST_CONFIDENCE = "least_confidence"
+    ENTROPY = "entropy"
+    HYBRID = "hybrid"
+
+
+_AUTO_CHOICES = {"typical": Strategy.COLD_START, "probcover": Strategy.PROBCOVER, "hybrid": Strategy.HYBRID}
 
 
 @dataclass(frozen=True)
@@ -38,38 +52,78 @@ class SuggestionList:
     items: list[SuggestedImage]
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """The candidate images (rows) with their labels, embeddings and the usable classifier."""
+
+    ids: np.ndarray
+    class_ids: list[int | None]
+    emb: Embeddings | None
+    classifier: Classifier | None
+
+    @property
+    def labeled(self) -> np.ndarray:
+        return np.array([c is not None for c in self.class_ids], dtype=bool)
+
+
 def suggest(session: Session, user: User, project_id: int, strategy: Strategy, count: int) -> SuggestionList:
     project = get_project(session, user, project_id)
-    backbone = project_rows.current_backbone(session, project.id)
-    classifier = project_rows.current_classifier(session, project.id)
+    pool = _pool(session, project)
     if strategy is Strategy.AUTO:
-        strategy = (Strategy.MARGIN if classifier is not None and backbone is not None
-                    and classifier.backbone_id == backbone.id
-                    else Strategy.COLD_START if backbone is not None else Strategy.RANDOM)
+        strategy = _auto(project, pool)
+    picks = _select(strategy, pool, count)
+    return SuggestionList(strategy, _as_images(session, project.id, pool.ids, picks))
+
+
+def _pool(session: Session, project: Project) -> _Pool:
     labels: dict[int, int | None] = dict(
         session.execute(select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples().all()
     )
-    if strategy is Strategy.RANDOM:
+    backbone: Backbone | None = project_rows.current_backbone(session, project.id)
+    if backbone is None:
         ids = np.array(sorted(labels), dtype=np.int64)
-        picks = select_random(len(ids), _labeled_mask(ids, labels), count)
-    else:
-        if backbone is None:
-            raise Conflict(f"the {strategy.value} strategy needs embeddings: pretrain the project first")
-        emb = embeddings(backbone)
-        keep = np.isin(emb.ids, np.fromiter(labels, dtype=np.int64, count=len(labels)))
-        ids, vectors = emb.ids[keep], emb.vectors[keep]
-        labeled = _labeled_mask(ids, labels)
-        if strategy is Strategy.COLD_START:
-            picks = select_typical(vectors, labeled, count)
-        else:
-            if classifier is None or classifier.backbone_id != backbone.id:
-                raise Conflict("the margin strategy needs a classifier: label images and train first")
-            picks = select_margin(linear_head(classifier).predict_proba(vectors), labeled, count)
-    return SuggestionList(strategy, _as_images(session, project.id, ids, picks))
+        return _Pool(ids, [labels[int(i)] for i in ids], None, None)
+    emb = embeddings(backbone)
+    keep = np.isin(emb.ids, np.fromiter(labels, dtype=np.int64, count=len(labels)))
+    emb = Embeddings(emb.ids[keep], emb.vectors[keep])
+    classifier = project_rows.current_classifier(session, project.id)
+    usable = classifier if classifier is not None and classifier.backbone_id == backbone.id else None
+    return _Pool(emb.ids, [labels[int(i)] for i in emb.ids], emb, usable)
 
 
-def _labeled_mask(ids: np.ndarray, labels: dict[int, int | None]) -> np.ndarray:
-    return np.array([labels.get(int(i)) is not None for i in ids], dtype=bool)
+def _auto(project: Project, pool: _Pool) -> Strategy:
+    if pool.emb is None:
+        return Strategy.RANDOM
+    labeled = [c for c in pool.class_ids if c is not None]
+    accuracy = pool.classifier.cv_accuracy if pool.classifier is not None else None
+    choice = _AUTO_CHOICES[choose_strategy(len(labeled), len(set(labeled)), accuracy, len(project.classes))]
+    return Strategy.PROBCOVER if choice is Strategy.HYBRID and pool.classifier is None else choice
+
+
+def _select(strategy: Strategy, pool: _Pool, count: int) -> list[Suggestion]:
+    labeled = pool.labeled
+    if strategy is Strategy.RANDOM:
+        return select_random(len(pool.ids), labeled, count)
+    if pool.emb is None:
+        raise Conflict(f"the {strategy.value} strategy needs embeddings: pretrain the project first")
+    vectors = pool.emb.vectors
+    if strategy is Strategy.COLD_START:
+        return select_typical(vectors, labeled, count)
+    if strategy is Strategy.PROBCOVER:
+        return select_probcover(vectors, labeled, count).suggestions
+    if strategy is Strategy.K_CENTER:
+        return select_k_center(vectors, labeled, count)
+    if pool.classifier is None:
+        raise Conflict(f"the {strategy.value} strategy needs a classifier: label images and train first")
+    head = linear_head(pool.classifier)
+    probs = head.predict_proba(vectors)
+    if strategy is Strategy.HYBRID:
+        counts = Counter(c for c in pool.class_ids if c is not None)
+        label_counts = np.array([counts.get(int(c), 0) for c in head.classes], dtype=np.int64)
+        return select_hybrid(vectors, probs, labeled, count, label_counts)
+    by_uncertainty = {Strategy.MARGIN: select_margin, Strategy.LEAST_CONFIDENCE: select_least_confidence,
+                      Strategy.ENTROPY: select_entropy}
+    return by_uncertainty[strategy](probs, labeled, count)
 
 
 def _as_images(session: Session, project_id: int, ids: np.ndarray, picks: list[Suggestion]) -> list[SuggestedImage]:
