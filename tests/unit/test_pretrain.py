@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from labellight.ml.pretrain import (
     PretrainRun,
     preset,
     pretrain,
+    pretrain_with_report,
 )
 
 CPU = torch.device("cpu")
@@ -23,7 +26,9 @@ DEVICES = [
 
 
 def _config(**overrides: object) -> PretrainConfig:
-    base: dict[str, object] = dict(image_size=16, epochs=1, batch_size=8, proj_hidden=32, proj_dim=16, pred_hidden=32)
+    base: dict[str, object] = dict(
+        backbone="resnet18_w16", image_size=16, epochs=1, batch_size=8, proj_hidden=32, proj_dim=16, pred_hidden=32
+    )
     base.update(overrides)
     return PretrainConfig(**base)  # type: ignore[arg-type]
 
@@ -40,11 +45,12 @@ def test_one_epoch_runs_reports_progress_and_returns_cpu_encoder(device: torch.d
     last = reports[-1]
     assert (last.epoch, last.epochs, last.step, last.total_steps) == (1, 1, 2, 2)
     assert np.isfinite(last.loss)
+    assert 0 < last.collapse_std < 1
     assert last.images_per_s > 0
     assert last.eta_s == 0
     assert not encoder.training
     assert all(p.device.type == "cpu" for p in encoder.parameters())
-    assert encoder(torch.randn(2, 3, 16, 16)).shape == (2, 512)
+    assert encoder(torch.randn(2, 3, 16, 16)).shape == (2, 128)
 
 
 def test_training_changes_the_encoder_weights() -> None:
@@ -71,9 +77,10 @@ def test_tiny_dataset_clips_batch_size() -> None:
     assert reports[-1].total_steps == 2
 
 
-def test_resume_reproduces_an_uninterrupted_run() -> None:
+@pytest.mark.parametrize("optimizer", ["adamw", "lars"])
+def test_resume_reproduces_an_uninterrupted_run(optimizer: str) -> None:
     pixels = _pixels()
-    config = _config(epochs=2)
+    config = _config(epochs=2, optimizer=optimizer, predictor_lr_scale=10.0)
     full = pretrain(pixels, config, device=CPU)
     saved: list[dict[str, object]] = []
 
@@ -99,6 +106,67 @@ def test_invalid_inputs_are_rejected() -> None:
         PretrainConfig(backbone="alexnet")
     with pytest.raises(ValueError, match="batch_size"):
         PretrainConfig(batch_size=1)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        PretrainConfig(optimizer="sgd")
+    with pytest.raises(ValueError, match="train_last_stages"):
+        PretrainConfig(train_last_stages=0)
+    with pytest.raises(ValueError, match="time_budget_s"):
+        PretrainConfig(time_budget_s=0.0)
+
+
+def test_lars_scales_the_learning_rate_with_the_batch() -> None:
+    assert PretrainConfig(optimizer="lars", lr=0.2, batch_size=512).optimizer_lr == pytest.approx(0.4)
+    assert PretrainConfig(optimizer="adamw", lr=1e-3, batch_size=512).optimizer_lr == pytest.approx(1e-3)
+    run = PretrainRun(_config(optimizer="lars", lr=0.2, predictor_lr_scale=10.0), total_steps=4, device=CPU)
+    initial = sorted({group["initial_lr"] for group in run.optimizer.param_groups})
+    assert initial == pytest.approx([0.2 * 8 / 256, 2.0 * 8 / 256])
+    no_decay = [g for g in run.optimizer.param_groups if g["weight_decay"] == 0.0]
+    assert all(p.ndim == 1 for g in no_decay for p in g["params"])
+    assert all(not g["adapt"] for g in no_decay)
+
+
+def test_time_budget_plans_the_epochs_and_reports_them() -> None:
+    reports: list[PretrainProgress] = []
+    result = pretrain_with_report(_pixels(), _config(time_budget_s=4.0), on_progress=reports.append, device=CPU)
+    assert result.seconds_per_step is not None
+    assert result.seconds_per_step > 0
+    assert result.epochs >= 1
+    assert result.total_steps == 2 * result.epochs
+    assert reports[-1].epochs == result.epochs
+    assert reports[-1].step == result.total_steps
+
+
+def test_start_from_weights_file_with_frozen_early_stages(tmp_path: Path) -> None:
+    first = pretrain(_pixels(), _config(), device=CPU)
+    torch.save(first.state_dict(), tmp_path / "first.pt")
+    config = _config(init_weights=tmp_path / "first.pt", train_last_stages=1, freeze_norm_stats=True)
+    run = PretrainRun(config, total_steps=2, device=CPU)
+    assert run.weights_report is not None
+    assert run.weights_report.missing == ()
+    encoder = run.model.online_encoder
+    assert torch.equal(encoder.layer1[0].conv1.weight, first.layer1[0].conv1.weight)
+    stats = encoder.layer4[0].bn1.running_mean.clone()
+    run.train_step(torch.from_numpy(_pixels(8)))
+    assert torch.equal(encoder.layer1[0].conv1.weight, first.layer1[0].conv1.weight)
+    assert not torch.equal(encoder.layer4[0].conv1.weight, first.layer4[0].conv1.weight)
+    assert torch.equal(encoder.layer4[0].bn1.running_mean, stats)
+    assert all(p.requires_grad for p in run.encoder().parameters())
+
+
+def test_continued_pretraining_is_guarded() -> None:
+    first = pretrain(_pixels(), _config(), device=CPU)
+    result = pretrain_with_report(_pixels(), _config(seed=1), init_state=first.state_dict(), device=CPU)
+    assert result.start == "state dict"
+    assert result.choice is not None
+    assert result.kept in ("pretrained", "initial")
+    assert result.reason == result.choice.reason
+    shipped = first if result.kept == "initial" else None
+    if shipped is not None:
+        for a, b in zip(shipped.state_dict().values(), result.backbone.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+    assert not result.backbone.training
+    unguarded = pretrain_with_report(_pixels(), _config(), device=CPU)
+    assert (unguarded.start, unguarded.kept, unguarded.choice) == ("random", "pretrained", None)
 
 
 def test_presets_fit_the_device() -> None:

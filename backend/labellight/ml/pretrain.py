@@ -1,27 +1,43 @@
-"""The BYOL pretraining loop over a uint8 pixel cache, with progress, cancellation and resume."""
+"""The BYOL pretraining loop over a uint8 pixel cache, with progress, cancellation, resume and the
+guard that keeps the starting backbone when continued pretraining did not improve it."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from labellight.ml.backbone_init import WeightsReport
 from labellight.ml.device import pick_device
 from labellight.ml.pretrain_config import PretrainConfig, preset
 from labellight.ml.pretrain_run import PretrainRun
+from labellight.ml.pretrain_schedule import Schedule, epoch_batches, load_batch, plan_epochs, schedule_for
+from labellight.ml.quality import BackboneChoice, choose_backbone
 
-__all__ = ["PretrainCancelled", "PretrainConfig", "PretrainProgress", "PretrainRun", "preset", "pretrain"]
+__all__ = [
+    "PretrainCancelled",
+    "PretrainConfig",
+    "PretrainProgress",
+    "PretrainResult",
+    "PretrainRun",
+    "preset",
+    "pretrain",
+    "pretrain_with_report",
+]
 
 
 @dataclass
 class PretrainProgress:
-    """A progress report. ``epoch`` counts from 1; ``loss`` is the mean BYOL loss over the steps
-    since the previous report; ``eta_s`` extrapolates this call's mean step time."""
+    """A progress report. ``epoch`` counts from 1; ``epochs`` is the planned number (from the
+    time budget when one is set); ``loss`` is the mean BYOL loss over the steps since the
+    previous report; ``eta_s`` extrapolates this call's mean step time. ``collapse_std``: the
+    per-dimension std of the L2-normalised online projections of the latest step, about
+    1/sqrt(proj_dim) when healthy and falling towards 0 when the representation collapses."""
 
     epoch: int
     epochs: int
@@ -30,43 +46,32 @@ class PretrainProgress:
     loss: float
     images_per_s: float
     eta_s: float
+    collapse_std: float = float("nan")
 
 
 class PretrainCancelled(Exception):
     """Raised when ``should_stop`` returns True; the run stops before its next step."""
 
 
-@dataclass(frozen=True)
-class _Schedule:
-    batch_size: int
-    steps_per_epoch: int
+@dataclass
+class PretrainResult:
+    """What :func:`pretrain_with_report` produced.
+
+    ``backbone``: the encoder to ship (CPU, eval mode). ``kept``: ``"pretrained"`` or
+    ``"initial"`` (the guard found the starting weights better). ``start``: ``"random"``,
+    ``"weights file"`` or ``"state dict"``. ``epochs``: as planned (time budget) or configured.
+    ``choice``: the guard's comparison (None when the guard did not run).
+    """
+
+    backbone: nn.Module
+    kept: str
+    reason: str
+    start: str
     epochs: int
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps_per_epoch * self.epochs
-
-
-def _schedule(n_images: int, config: PretrainConfig) -> _Schedule:
-    # Full batches only: BatchNorm needs >= 2 samples, and equal batch sizes keep steps comparable.
-    batch_size = min(config.batch_size, n_images)
-    return _Schedule(batch_size, n_images // batch_size, config.epochs)
-
-
-def _epoch_batches(n_images: int, schedule: _Schedule, seed: int, epoch: int) -> Iterator[np.ndarray]:
-    """Row indices of each batch of ``epoch``; the order depends only on (seed, epoch), so a
-    resumed run sees the same batches."""
-    order = np.random.default_rng([seed, epoch]).permutation(n_images)
-    for start in range(0, schedule.steps_per_epoch * schedule.batch_size, schedule.batch_size):
-        # Sorted rows read a memory-mapped cache front to back.
-        yield np.sort(order[start : start + schedule.batch_size])
-
-
-def _load_batch(pixels: np.ndarray, rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    batch = torch.from_numpy(np.ascontiguousarray(pixels[rows]))
-    if device.type == "cuda":
-        return batch.pin_memory().to(device, non_blocking=True)
-    return batch
+    total_steps: int
+    seconds_per_step: float | None = None
+    weights_report: WeightsReport | None = None
+    choice: BackboneChoice | None = None
 
 
 def _validate_pixels(pixels: np.ndarray) -> None:
@@ -76,7 +81,29 @@ def _validate_pixels(pixels: np.ndarray) -> None:
         raise ValueError(f"pretraining needs at least 2 images, got {pixels.shape[0]}")
 
 
-def pretrain(
+def _planned_schedule(
+    pixels: np.ndarray,
+    config: PretrainConfig,
+    device: torch.device,
+    resume_from: Mapping[str, Any] | None,
+    init_state: Mapping[str, Any] | None,
+) -> tuple[Schedule, float | None]:
+    """The run's schedule: configured epochs, or (time budget) the epochs of the checkpoint being
+    resumed, or epochs planned from the measured step time of a throw-away run."""
+    n_images = pixels.shape[0]
+    schedule = schedule_for(n_images, config)
+    if config.time_budget_s is None:
+        return schedule, None
+    if resume_from is not None:
+        return schedule_for(n_images, config, int(resume_from["total_steps"]) // schedule.steps_per_epoch), None
+    probe = PretrainRun(config, total_steps=1_000_000, device=device, init_state=init_state)
+    rows = next(epoch_batches(n_images, schedule, config.seed, 0))
+    batch = load_batch(pixels, rows, device)
+    epochs, seconds_per_step = plan_epochs(config.time_budget_s, n_images, config, lambda: probe.train_step(batch))
+    return schedule_for(n_images, config, epochs), seconds_per_step
+
+
+def pretrain_with_report(
     pixels: np.ndarray,
     config: PretrainConfig,
     *,
@@ -86,23 +113,50 @@ def pretrain(
     progress_interval_s: float = 3.0,
     resume_from: Mapping[str, Any] | None = None,
     on_epoch_end: Callable[[PretrainRun], None] | None = None,
-) -> nn.Module:
-    """Pretrain an encoder with BYOL on ``pixels`` and return it (CPU, eval mode).
+    init_state: Mapping[str, Any] | None = None,
+    guard: bool | None = None,
+) -> PretrainResult:
+    """Pretrain an encoder with BYOL on ``pixels``; see :func:`pretrain` for the arguments.
 
-    ``pixels``: uint8 (N, H, W, 3), typically a memory-mapped pixel cache; batches are read by
-    index, augmented on ``device`` (default :func:`pick_device`). ``on_progress`` is called at the
-    end of every epoch and at most every ``progress_interval_s`` in between. ``should_stop`` is
-    polled before every step; True raises :class:`PretrainCancelled`. ``resume_from`` is a
-    ``PretrainRun.state_dict()`` saved by an earlier run of the same config (e.g. from
-    ``on_epoch_end``, which receives the run after each epoch).
+    ``init_state``: backbone state dict to continue from (an earlier model of the project); else
+    ``config.init_weights``; else a random start. ``guard`` (default: on when starting from
+    weights) compares the starting and the trained encoder with
+    :func:`labellight.ml.quality.choose_backbone` and ships the better one.
     """
     _validate_pixels(pixels)
     device = device or pick_device()
-    n_images = pixels.shape[0]
-    schedule = _schedule(n_images, config)
-    run = PretrainRun(config, schedule.total_steps, device)
+    schedule, seconds_per_step = _planned_schedule(pixels, config, device, resume_from, init_state)
+    config = replace(config, epochs=schedule.epochs)
+    run = PretrainRun(config, schedule.total_steps, device, init_state=init_state)
+    start = "random" if run.weights_report is None else ("state dict" if init_state is not None else "weights file")
+    guard = run.weights_report is not None if guard is None else guard
+    initial = run.encoder() if guard else None
     if resume_from is not None:
         run.load_state_dict(resume_from)
+    _train(run, pixels, schedule, on_progress, should_stop, progress_interval_s, on_epoch_end)
+    trained = run.encoder()
+    result = PretrainResult(
+        trained, "pretrained", "no guard", start, schedule.epochs, schedule.total_steps, seconds_per_step,
+        run.weights_report,
+    )
+    if initial is not None:
+        shipped, choice = choose_backbone(initial, trained, pixels, config.image_size, seed=config.seed, device=device)
+        result.backbone, result.choice, result.reason = shipped, choice, choice.reason
+        result.kept = "pretrained" if choice.kept == "after" else "initial"
+        shipped.to("cpu")
+    return result
+
+
+def _train(
+    run: PretrainRun,
+    pixels: np.ndarray,
+    schedule: Schedule,
+    on_progress: Callable[[PretrainProgress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    progress_interval_s: float,
+    on_epoch_end: Callable[[PretrainRun], None] | None,
+) -> None:
+    device, n_images = run.device, pixels.shape[0]
     started, steps_at_start = time.monotonic(), run.step
     last_report = started
     loss_sum, loss_steps, last_loss = torch.zeros((), device=device), 0, float("nan")
@@ -111,7 +165,7 @@ def pretrain(
         nonlocal last_report, loss_sum, loss_steps, last_loss
         now = time.monotonic()
         if loss_steps:
-            # The only host sync for the loss: once per report, not once per step.
+            # The only host syncs: once per report, not once per step.
             last_loss = float(loss_sum.item()) / loss_steps
         steps_done = run.step - steps_at_start
         seconds_per_step = (now - started) / max(steps_done, 1)
@@ -125,22 +179,59 @@ def pretrain(
                     loss=last_loss,
                     images_per_s=steps_done * schedule.batch_size / max(now - started, 1e-9),
                     eta_s=(schedule.total_steps - run.step) * seconds_per_step,
+                    collapse_std=run.collapse_std(),
                 )
             )
         last_report, loss_sum, loss_steps = now, torch.zeros((), device=device), 0
 
     for epoch in range(run.step // schedule.steps_per_epoch, schedule.epochs):
         skip = run.step - epoch * schedule.steps_per_epoch
-        for i, rows in enumerate(_epoch_batches(n_images, schedule, config.seed, epoch)):
+        for i, rows in enumerate(epoch_batches(n_images, schedule, run.config.seed, epoch)):
             if i < skip:
                 continue
             if should_stop is not None and should_stop():
                 raise PretrainCancelled(f"pretraining cancelled at step {run.step} of {schedule.total_steps}")
-            loss_sum += run.train_step(_load_batch(pixels, rows, device))
+            loss_sum += run.train_step(load_batch(pixels, rows, device))
             loss_steps += 1
             if time.monotonic() - last_report >= progress_interval_s:
                 report(epoch + 1)
         report(epoch + 1)
         if on_epoch_end is not None:
             on_epoch_end(run)
-    return run.encoder()
+
+
+def pretrain(
+    pixels: np.ndarray,
+    config: PretrainConfig,
+    *,
+    on_progress: Callable[[PretrainProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    device: torch.device | None = None,
+    progress_interval_s: float = 3.0,
+    resume_from: Mapping[str, Any] | None = None,
+    on_epoch_end: Callable[[PretrainRun], None] | None = None,
+    init_state: Mapping[str, Any] | None = None,
+    guard: bool | None = None,
+) -> nn.Module:
+    """Pretrain an encoder with BYOL on ``pixels`` and return it (CPU, eval mode).
+
+    ``pixels``: uint8 (N, H, W, 3), typically a memory-mapped pixel cache; batches are read by
+    index, augmented on ``device`` (default :func:`pick_device`). ``on_progress`` is called at the
+    end of every epoch and at most every ``progress_interval_s`` in between. ``should_stop`` is
+    polled before every step; True raises :class:`PretrainCancelled`. ``resume_from`` is a
+    ``PretrainRun.state_dict()`` saved by an earlier run of the same config (e.g. from
+    ``on_epoch_end``, which receives the run after each epoch). ``init_state`` and ``guard``: see
+    :func:`pretrain_with_report`, which also says which backbone was kept and why.
+    """
+    return pretrain_with_report(
+        pixels,
+        config,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        device=device,
+        progress_interval_s=progress_interval_s,
+        resume_from=resume_from,
+        on_epoch_end=on_epoch_end,
+        init_state=init_state,
+        guard=guard,
+    ).backbone

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from labellight.ml.backbones import BACKBONE_NAMES
 from labellight.ml.device import cpu_has_native_bf16
+
+OPTIMIZERS = ("adamw", "lars")
 
 
 @dataclass
@@ -17,17 +20,32 @@ class PretrainConfig:
 
     ``backbone``, ``small_images`` and ``image_size`` also define the resulting encoder: store
     them with the weights to rebuild it (``build_backbone``) and to embed (``image_size``).
-    Optimiser: AdamW(lr, weight_decay) with linear warm-up over ``warmup_fraction`` of the steps
-    then cosine decay to 0. EMA rate: ``cosine_tau`` from ``tau_base`` to 1. ``cpu_bf16``
-    enables bf16 autocast when training on a CPU (CUDA always uses bf16 where supported).
+
+    Optimiser (``optimizer``): ``"lars"`` as in BYOL (learning rate ``lr`` x batch_size / 256,
+    momentum 0.9, trust coefficient 1e-3) or ``"adamw"`` (learning rate ``lr``). Either way
+    biases and normalisation parameters get no weight decay (nor LARS adaptation), the
+    predictor's learning rate is multiplied by ``predictor_lr_scale``, and the rate rises
+    linearly over ``warmup_fraction`` of the steps, then decays to 0 by a cosine.
+    EMA rate: ``cosine_tau`` from ``tau_base`` to 1. ``cpu_bf16`` enables bf16 autocast when
+    training on a CPU (CUDA always uses bf16 where supported).
+
+    Start: random (``init_weights`` None), or the backbone weights in the local file
+    ``init_weights`` (a state dict; never downloaded). Continued pretraining may keep
+    BatchNorm running statistics fixed (``freeze_norm_stats``) and train only the last
+    ``train_last_stages`` of the four residual stages (None: all, with the stem).
+
+    ``time_budget_s``: when set, the number of epochs is planned from a measured step time so
+    that training fits the budget (``epochs`` is then ignored).
     """
 
     backbone: str = "resnet18"
     image_size: int = 32
     epochs: int = 10
     batch_size: int = 64
+    optimizer: str = "adamw"
     lr: float = 1e-3
     weight_decay: float = 1e-6
+    predictor_lr_scale: float = 1.0
     tau_base: float = 0.99
     proj_hidden: int = 512
     proj_dim: int = 128
@@ -36,10 +54,16 @@ class PretrainConfig:
     small_images: bool = True
     warmup_fraction: float = 0.1
     cpu_bf16: bool = False
+    init_weights: Path | None = None
+    freeze_norm_stats: bool = False
+    train_last_stages: int | None = None
+    time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONE_NAMES:
             raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONE_NAMES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         for name in ("image_size", "epochs", "batch_size", "proj_hidden", "proj_dim", "pred_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -47,12 +71,21 @@ class PretrainConfig:
             raise ValueError(f"image_size must be >= 8, got {self.image_size}")
         if self.batch_size < 2:
             raise ValueError("batch_size must be >= 2 (BatchNorm needs two samples)")
-        if not self.lr > 0 or self.weight_decay < 0:
-            raise ValueError("lr must be > 0 and weight_decay >= 0")
+        if not self.lr > 0 or self.weight_decay < 0 or not self.predictor_lr_scale > 0:
+            raise ValueError("lr and predictor_lr_scale must be > 0 and weight_decay >= 0")
         if not 0.0 <= self.tau_base <= 1.0:
             raise ValueError(f"tau_base must be in [0, 1], got {self.tau_base}")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if self.train_last_stages is not None and not 1 <= self.train_last_stages <= 4:
+            raise ValueError(f"train_last_stages must be in 1..4 or None, got {self.train_last_stages}")
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s}")
+
+    @property
+    def optimizer_lr(self) -> float:
+        """The peak learning rate: ``lr`` x batch_size / 256 for LARS (linear scaling), else ``lr``."""
+        return self.lr * self.batch_size / 256 if self.optimizer == "lars" else self.lr
 
 
 # Images seen in a run (epochs x dataset size) the presets aim for, and the epoch bounds. CPU

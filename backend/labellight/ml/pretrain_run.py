@@ -15,16 +15,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from labellight.ml.adaptation import fix_norm_statistics, freeze_parts, frozen_parts
 from labellight.ml.augment import ByolAugment
+from labellight.ml.backbone_init import WeightsReport, load_backbone_weights
 from labellight.ml.backbones import build_backbone
+from labellight.ml.byol.collapse import normalized_std
 from labellight.ml.byol.model import BYOL
 from labellight.ml.byol.momentum import cosine_tau
 from labellight.ml.device import autocast
+from labellight.ml.lars import LARS, split_decay_groups
 from labellight.ml.pretrain_config import PretrainConfig
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
-    """LR multiplier at step k: k / W during warm-up, then (1 + cos(pi (k - W) / (K - W))) / 2."""
+    """LR multiplier at step k: (k + 1) / W during warm-up, then (1 + cos(pi (k - W) / (K - W))) / 2."""
 
     def factor(step: int) -> float:
         if step < warmup_steps:
@@ -35,10 +39,45 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
     return factor
 
 
-class PretrainRun:
-    """BYOL model, optimiser and schedules for ``total_steps`` steps on ``device``."""
+def build_optimizer(model: BYOL, config: PretrainConfig) -> torch.optim.Optimizer:
+    """LARS or AdamW over four groups: (encoder + projector | predictor) x (weights | excluded).
 
-    def __init__(self, config: PretrainConfig, total_steps: int, device: torch.device) -> None:
+    Excluded (biases, normalisation parameters): no weight decay and no LARS adaptation. The
+    predictor's groups run at ``predictor_lr_scale`` times the rate.
+    """
+    groups: list[dict[str, Any]] = []
+    base_lr = config.optimizer_lr
+    for modules, lr in (
+        (nn.ModuleList([model.online_encoder, model.online_projector]), base_lr),
+        (model.predictor, base_lr * config.predictor_lr_scale),
+    ):
+        weights, excluded = split_decay_groups(modules)
+        groups.append({"params": weights, "lr": lr, "weight_decay": config.weight_decay, "adapt": True})
+        groups.append({"params": excluded, "lr": lr, "weight_decay": 0.0, "adapt": False})
+    groups = [group for group in groups if group["params"]]
+    if config.optimizer == "lars":
+        return LARS(groups, lr=base_lr)
+    for group in groups:
+        del group["adapt"]
+    return torch.optim.AdamW(groups, lr=base_lr)
+
+
+class PretrainRun:
+    """BYOL model, optimiser and schedules for ``total_steps`` steps on ``device``.
+
+    ``init_state``: backbone weights to start from (an earlier model's state dict); takes
+    precedence over ``config.init_weights``. ``weights_report`` says what was loaded (None for a
+    random start).
+    """
+
+    def __init__(
+        self,
+        config: PretrainConfig,
+        total_steps: int,
+        device: torch.device,
+        *,
+        init_state: Mapping[str, Any] | None = None,
+    ) -> None:
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {total_steps}")
         self.config = config
@@ -49,23 +88,35 @@ class PretrainRun:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             backbone, feature_dim = build_backbone(config.backbone, config.small_images)
+            source = init_state if init_state is not None else config.init_weights
+            self.weights_report: WeightsReport | None = (
+                load_backbone_weights(backbone, source) if source is not None else None
+            )
+            self._frozen = frozen_parts(config.train_last_stages)
+            freeze_parts(backbone, self._frozen)
             self.model = BYOL(backbone, feature_dim, config.proj_hidden, config.proj_dim, config.pred_hidden)
         # channels_last lets cuDNN use its fastest convolution kernels under bf16.
         memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
         self.memory_format = memory_format
         self.model.to(device)
         self.model.to(memory_format=memory_format)  # type: ignore[call-overload]
-        self.model.train()
-        trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+        self.train_mode()
+        self.optimizer = build_optimizer(self.model, config)
         warmup_steps = int(config.warmup_fraction * total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total_steps, warmup_steps))
         self.augment = ByolAugment(config.image_size, seed=config.seed)
 
+    def train_mode(self) -> None:
+        """Training mode, except BatchNorm layers whose statistics stay fixed (frozen parts, or
+        all of both encoders with ``freeze_norm_stats``)."""
+        self.model.train()
+        for encoder in (self.model.online_encoder, self.model.target_encoder):
+            fix_norm_statistics(encoder, self._frozen, everywhere=self.config.freeze_norm_stats)
+
     def train_step(self, images: torch.Tensor) -> torch.Tensor:
         """One step on uint8 images (B, H, W, 3) already on ``device``; returns the detached loss.
 
-        theta <- AdamW step on L(theta); xi <- tau_k xi + (1 - tau_k) theta.
+        theta <- optimiser step on L(theta); xi <- tau_k xi + (1 - tau_k) theta.
         """
         v1, v2 = self.augment(images)
         v1 = v1.contiguous(memory_format=self.memory_format)
@@ -81,11 +132,20 @@ class PretrainRun:
         detached: torch.Tensor = loss.detach()
         return detached
 
+    def collapse_std(self) -> float:
+        """:func:`normalized_std` of the latest step's online projections (NaN before a step).
+
+        Syncs with the device: call it when reporting, not every step.
+        """
+        z = self.model.last_projection
+        return float("nan") if z is None else float(normalized_std(z).item())
+
     def encoder(self) -> nn.Module:
-        """A copy of the online encoder f_theta on the CPU, in eval mode."""
+        """A copy of the online encoder f_theta on the CPU, in eval mode, every parameter trainable."""
         encoder = copy.deepcopy(self.model.online_encoder)
         encoder.to("cpu")
         encoder.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+        encoder.requires_grad_(True)
         return encoder.eval()
 
     def state_dict(self) -> dict[str, Any]:

@@ -38,6 +38,9 @@ class BYOL(nn.Module):
         self.target_projector = copy.deepcopy(self.online_projector)
         for module in (self.target_encoder, self.target_projector):
             module.requires_grad_(False)
+        # The online projections z of the latest step (2B, proj_dim), detached: read only when
+        # progress is reported (collapse warning), so no step waits for the device.
+        self.last_projection: torch.Tensor | None = None
 
     def forward(self, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
         """Symmetrised loss L = l(p1, z2') + l(p2, z1') for two views (B, 3, S, S) of a batch.
@@ -50,7 +53,9 @@ class BYOL(nn.Module):
             raise ValueError(f"views must have the same shape; got {tuple(v1.shape)} and {tuple(v2.shape)}")
         batch = v1.shape[0]
         views = torch.cat([v1, v2], dim=0)
-        p = self.predictor(self.online_projector(self.online_encoder(views)))
+        z_online = self.online_projector(self.online_encoder(views))
+        self.last_projection = z_online.detach()
+        p = self.predictor(z_online)
         with torch.no_grad():
             z = self.target_projector(self.target_encoder(views))
         p1, p2 = p[:batch], p[batch:]
