@@ -119,8 +119,31 @@ export interface Job {
   finished_at: string | null;
 }
 
-export type SuggestStrategy = 'auto' | 'random' | 'cold_start' | 'margin';
-export const SUGGEST_STRATEGIES: SuggestStrategy[] = ['auto', 'random', 'cold_start', 'margin'];
+export const SUGGEST_STRATEGIES = [
+  'auto',
+  'random',
+  'cold_start',
+  'probcover',
+  'k_center',
+  'margin',
+  'least_confidence',
+  'entropy',
+  'hybrid',
+] as const;
+export type SuggestStrategy = (typeof SUGGEST_STRATEGIES)[number];
+
+/** What each strategy picks (shown in the strategy menus). */
+export const STRATEGY_HELP: Record<SuggestStrategy, string> = {
+  auto: 'auto — cold start while labels are few or the classifier is weak, then hybrid',
+  random: 'random — a random sample (baseline)',
+  cold_start: 'cold start — typical images of clusters (TypiClust)',
+  probcover: 'ProbCover — images covering the most unlabeled neighbours',
+  k_center: 'k-center — the images farthest from everything labeled',
+  margin: 'margin — the smallest gap between the top two classes',
+  least_confidence: 'least confidence — the lowest top probability',
+  entropy: 'entropy — the most spread-out predictions',
+  hybrid: 'hybrid — uncertain and diverse',
+};
 
 export interface SuggestionReason {
   strategy: string;
