@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     cache_image_size: int = Field(default=64, ge=16, le=512)
     """Side of the square uint8 pixel cache that training and embedding read from."""
 
+    auto_train_every: int = Field(default=5, ge=0)
+    """Retrain the classifier after this many new labels (0: only when asked)."""
+
     job_lease_seconds: int = 120
     """A running job's heartbeat extends its lease; a job whose lease ran out is re-queued by the sweeper."""
     job_max_attempts: int = 3

@@ -19,7 +19,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     data_dir: Path = tmp_path_factory.mktemp(f"labellight-{request.param}")
     with ExitStack() as stack:
         env = stack.enter_context(production_services()) if request.param == "production" else {}
-        yield stack.enter_context(live_app(data_dir, env))
+        # Classifier versions in these tests come from explicit training only (test_job_recovery covers auto).
+        yield stack.enter_context(live_app(data_dir, {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0"}))
 
 
 @pytest.fixture

@@ -95,3 +95,24 @@ def test_a_cancelled_queued_job_never_starts(app: LiveApp, http: ClientFactory, 
     after = client.get(f"/api/v1/jobs/{job['id']}").json()
     assert after["state"] == "cancelled"
     assert after["started_at"] is None
+
+
+def test_new_labels_retrain_the_classifier_automatically(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "auto@example.com")
+    pid = _project_with_images(client)
+    job = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 32}).json()
+    assert wait_job(client, job["id"])["state"] == "succeeded"
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
+    a = client.post(f"/api/v1/projects/{pid}/classes", json={"name": "a"}).json()["id"]
+    b = client.post(f"/api/v1/projects/{pid}/classes", json={"name": "b"}).json()["id"]
+    ids = [i["id"] for i in client.get(f"/api/v1/projects/{pid}/images").json()["items"]]
+
+    client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": ids[:3], "class_id": a})
+    assert not [j for j in client.get(f"/api/v1/projects/{pid}/jobs").json() if j["kind"] == "train"]
+    client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": ids[3:6], "class_id": b})
+    trains = [j for j in client.get(f"/api/v1/projects/{pid}/jobs").json() if j["kind"] == "train"]
+    assert len(trains) == 1
+    assert wait_job(client, trains[0]["id"])["state"] == "succeeded"
+    assert client.get(f"/api/v1/projects/{pid}/model").json()["classifier"]["n_labels"] == 6
+    client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": ids[6:8], "class_id": a})
+    assert len([j for j in client.get(f"/api/v1/projects/{pid}/jobs").json() if j["kind"] == "train"]) == 1

@@ -160,6 +160,26 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert by_upload["items"][0]["image"]["id"] == name_to_id[loose[0][0]]
     assert by_upload["items"][0]["score"] > 0.99
 
+    # Review: labels spread to unlabeled neighbours, and a wrong label is flagged.
+    propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 20}).json()
+    truth = {name_to_id[n]: class_ids[k] for n, k, _ in images}
+    assert len(propagated) >= 5
+    assert not {p["image"]["id"] for p in propagated} & labeled
+    confidences = [p["confidence"] for p in propagated]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(truth[p["image"]["id"]] == p["class_id"] for p in propagated) >= 0.6 * len(propagated)
+    wrong = next(name_to_id[n] for n, k, _ in images if k == "circle" and name_to_id[n] not in labeled)
+    client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": [wrong], "class_id": class_ids["square"]})
+    suspects = client.get(f"/api/v1/projects/{pid}/mislabels").json()
+    assert wrong in [m["image"]["id"] for m in suspects[:3]]
+    assert next(m for m in suspects if m["image"]["id"] == wrong)["suggested_class_id"] != class_ids["square"]
+    model = client.get(f"/api/v1/projects/{pid}/model").json()
+    assert [p["n_labels"] for p in model["learning_curve"]] == [12, 12]
+    report = model["classifier"]["metrics"]
+    assert len(report["confusion"]) == 3
+    assert sum(map(sum, report["confusion"])) == 12
+    assert report["classes"] == sorted(class_ids.values())
+
 
 def _train_seen_on_event_stream(client: httpx.Client, pid: int) -> bool:
     with client.stream("GET", f"/api/v1/projects/{pid}/events", timeout=60) as stream:

@@ -43,4 +43,5 @@ def image_public(image: Image) -> ImagePublic:
 def classifier_public(classifier: Classifier, project: Project) -> ClassifierPublic:
     return ClassifierPublic(version=classifier.version, cv_accuracy=classifier.cv_accuracy,
                             n_labels=classifier.n_labels, n_folds=classifier.n_folds,
-                            classes=classes_public(project), created_at=classifier.created_at)
+                            classes=classes_public(project), metrics=classifier.metrics,
+                            created_at=classifier.created_at)

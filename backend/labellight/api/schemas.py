@@ -133,12 +133,21 @@ class ClassifierPublic(BaseModel):
     n_labels: int
     n_folds: int
     classes: list[ClassPublic]
+    metrics: dict[str, Any] | None
+    """Out-of-fold report: accuracy, classes, precision, recall, support (per class), confusion[true][pred]."""
     created_at: datetime
+
+
+class LearningCurvePoint(Public):
+    version: int
+    n_labels: int
+    cv_accuracy: float | None
 
 
 class ModelInfoPublic(BaseModel):
     backbone_version: int | None
     classifier: ClassifierPublic | None
+    learning_curve: list[LearningCurvePoint]
 
 
 class ClassScorePublic(Public):
@@ -179,3 +188,15 @@ class MapPointPublic(Public):
 class MapPublic(Public):
     backbone_version: int
     points: list[MapPointPublic]
+
+
+class MislabelPublic(BaseModel):
+    image: ImagePublic
+    suggested_class_id: int
+    score: float
+
+
+class TentativeLabelPublic(BaseModel):
+    image: ImagePublic
+    class_id: int
+    confidence: float

@@ -105,6 +105,8 @@ class Classifier(Base):
     cv_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     n_labels: Mapped[int] = mapped_column(Integer)
     n_folds: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Out-of-fold classification report: accuracy, per-class precision/recall/support, confusion."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -3,14 +3,16 @@
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Classifier, Image, Job, User
 from labellight.db.session import session_scope
-from labellight.jobs.routes import JobKind
+from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.classifier import train_linear_head
+from labellight.ml.metrics import classification_report, cross_val_predictions
 from labellight.services.errors import Conflict
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -27,6 +29,33 @@ def start_train(session: Session, user: User, project_id: int) -> Job:
     if project_rows.current_backbone(session, project.id) is None:
         raise Conflict("pretrain first: the project has no embedded backbone yet")
     return submit_job(session, project.id, JobKind.TRAIN, {})
+
+
+def retrain_if_due(session: Session, project_id: int) -> Job | None:
+    """After new labels: queue a retrain once ``auto_train_every`` labels arrived since the last
+    classifier, unless one is already queued or running (debounce)."""
+    every = get_settings().auto_train_every
+    if every == 0 or project_rows.current_backbone(session, project_id) is None:
+        return None
+    busy = session.scalar(select(Job.id).where(
+        Job.project_id == project_id, Job.kind == JobKind.TRAIN.value,
+        Job.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])).limit(1))
+    if busy is not None:
+        return None
+    latest = project_rows.current_classifier(session, project_id)
+    new_labels = select(func.count(Image.id)).where(Image.project_id == project_id, Image.class_id.is_not(None))
+    if latest is not None:
+        new_labels = new_labels.where(Image.labeled_at > latest.created_at)
+    classes = session.scalar(select(func.count(func.distinct(Image.class_id))).where(
+        Image.project_id == project_id, Image.class_id.is_not(None))) or 0
+    if int(session.scalar(new_labels) or 0) < every or classes < 2:
+        return None
+    return submit_job(session, project_id, JobKind.TRAIN, {"automatic": True})
+
+
+def learning_curve(session: Session, project_id: int) -> list[Classifier]:
+    return list(session.scalars(select(Classifier).where(Classifier.project_id == project_id)
+                                .order_by(Classifier.version)))
 
 
 def run_train(ctx: JobContext) -> dict[str, Any]:
@@ -50,11 +79,16 @@ def run_train(ctx: JobContext) -> dict[str, Any]:
         training = train_linear_head(x, y)
     except ValueError as exc:
         raise JobFailed(str(exc)) from exc
+    ctx.report("metrics", 0.6, force=True)
+    metrics = None
+    if training.n_folds >= 2:
+        out_of_fold = cross_val_predictions(x, y, folds=training.n_folds)
+        metrics = classification_report(y, out_of_fold.labels, out_of_fold.classes).as_dict()
     with session_scope() as session:
         version = project_rows.next_version(session, Classifier, ctx.project_id)
         training.head.save(get_storage().path(classifier_key(ctx.project_id, version)))
         session.add(Classifier(project_id=ctx.project_id, backbone_id=backbone.id, version=version,
                                cv_accuracy=training.cv_accuracy, n_labels=training.n_labels,
-                               n_folds=training.n_folds))
+                               n_folds=training.n_folds, metrics=metrics))
     return {"classifier_version": version, "cv_accuracy": training.cv_accuracy,
             "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing}

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db.base import utcnow
 from labellight.db.models import Image, LabelClass, User
+from labellight.services.classifier_training import retrain_if_due
 from labellight.services.errors import InvalidInput, NotFound
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -87,4 +88,5 @@ def set_labels(session: Session, user: User, project_id: int, image_ids: list[in
         .values(class_id=class_id, labeled_at=utcnow() if class_id is not None else None)
     )
     session.commit()
+    retrain_if_due(session, project.id)
     return len(ids)

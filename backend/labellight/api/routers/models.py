@@ -9,6 +9,7 @@ from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
     FilePredictionPublic,
     JobPublic,
+    LearningCurvePoint,
     MapPublic,
     ModelInfoPublic,
     PredictionPublic,
@@ -40,6 +41,7 @@ def read_model(project_id: int, user: CurrentUser, session: SessionDep) -> Model
     return ModelInfoPublic(
         backbone_version=info.backbone.version if info.backbone else None,
         classifier=classifier_public(info.classifier, info.project) if info.classifier else None,
+        learning_curve=[LearningCurvePoint.model_validate(c) for c in info.history],
     )
 
 

@@ -1,0 +1,27 @@
+"""Review: suspected mislabels and labels propagated to unlabeled neighbours."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.presenters import image_public
+from labellight.api.schemas import MislabelPublic, TentativeLabelPublic
+from labellight.services import review
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["review"])
+
+
+@router.get("/mislabels")
+def list_mislabels(project_id: int, user: CurrentUser, session: SessionDep,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[MislabelPublic]:
+    return [MislabelPublic(image=image_public(m.image), suggested_class_id=m.suggested_class_id, score=m.score)
+            for m in review.find_mislabels(session, user, project_id, limit)]
+
+
+@router.get("/propagated-labels")
+def list_propagated_labels(project_id: int, user: CurrentUser, session: SessionDep,
+                           min_confidence: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[TentativeLabelPublic]:
+    return [TentativeLabelPublic(image=image_public(t.image), class_id=t.class_id, confidence=t.confidence)
+            for t in review.propagated_labels(session, user, project_id, min_confidence, limit)]
