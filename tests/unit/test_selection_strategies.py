@@ -35,6 +35,7 @@ def test_kmeans_finds_well_separated_blobs() -> None:
     assert len({(int(b), int(a)) for b, a in zip(blob, assignment, strict=True)}) == 7
     with pytest.raises(ValueError, match="n_clusters"):
         kmeans(x, 0)
+    assert kmeans(x, np.int64(3))[1].shape == (3, 8)  # type: ignore[arg-type]  # NumPy ints happen
 
 
 @pytest.mark.parametrize("n_blobs", [4, 9])
@@ -173,13 +174,13 @@ def test_hybrid_takes_uncertain_rows_from_distinct_clusters_and_balances_classes
     ("n_labeled", "n_classes_labeled", "cv_accuracy", "n_classes", "expected"),
     [
         (0, 0, None, None, "typical"),
-        (10, 5, None, 10, "typical"),  # no classifier yet: cold start
-        (25, 10, 0.9, 10, "probcover"),  # good but too few labels per class
-        (60, 10, 0.4, 10, "probcover"),  # enough labels, weak classifier (skill 0.33)
-        (60, 10, 0.7, 10, "hybrid"),  # skill 0.67
-        (12, 2, 0.8, 2, "hybrid"),  # binary: skill 0.6
-        (12, 2, 0.7, 2, "probcover"),  # binary: skill 0.4
-        (60, 1, None, 10, "probcover"),  # one class labeled: no classifier
+        (100, 5, None, 10, "typical"),  # no classifier yet: cold start
+        (150, 10, 0.9, 10, "typical"),  # good, but 15 labels per class are still few
+        (200, 10, 0.4, 10, "typical"),  # enough labels, weak classifier (skill 0.33)
+        (200, 10, 0.7, 10, "hybrid"),  # skill 0.67
+        (40, 2, 0.8, 2, "hybrid"),  # binary: skill 0.6
+        (40, 2, 0.7, 2, "typical"),  # binary: skill 0.4
+        (200, 1, None, 10, "typical"),  # one class labeled: no classifier
     ],
 )
 def test_auto_strategy_choice(

@@ -26,6 +26,7 @@ def kmeans(embeddings: np.ndarray, n_clusters: int, seed: int = 0) -> tuple[np.n
     """
     points = embedding_matrix(embeddings)
     n, dim = points.shape
+    n_clusters = int(n_clusters)  # FAISS's C++ parameters refuse NumPy integers
     if not 1 <= n_clusters <= n:
         raise ValueError(f"n_clusters must be in [1, {n}], got {n_clusters}")
     if n_clusters == 1:

@@ -19,7 +19,7 @@ def picks(budget: int, n_unlabeled: int) -> int:
     """How many suggestions to return: min(budget, #unlabeled); a negative budget is an error."""
     if budget < 0:
         raise ValueError(f"budget must be >= 0, got {budget}")
-    return min(budget, n_unlabeled)
+    return int(min(budget, n_unlabeled))  # a NumPy integer budget would reach FAISS's C++ API
 
 
 def embedding_matrix(embeddings: np.ndarray) -> np.ndarray:
