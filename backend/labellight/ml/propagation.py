@@ -8,7 +8,8 @@ the one-hot labels (zero rows for unlabeled images), label spreading solves
 
 so labels diffuse along the data manifold. The tentative label of a row is argmax_c Z_ic and its
 confidence the share Z_ic / sum_c Z_ic of the label mass that reaches it from that class. A row no
-label reaches (a cluster with no label in it) gets -1 and confidence 0.
+label reaches (a cluster with no label in it, or more graph hops from every label than the 20
+conjugate-gradient steps travel) gets -1 and confidence 0.
 """
 
 from __future__ import annotations
