@@ -52,3 +52,9 @@ def zip_of(files: list[tuple[str, bytes]]) -> bytes:
         for name, data in files:
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def noise_image(size: int = 48, seed: int = 0) -> Image.Image:
+    """Uniform colour noise: nothing like any shape image (an out-of-distribution query)."""
+    rng = random.Random(seed)
+    return Image.frombytes("RGB", (size, size), bytes(rng.randrange(256) for _ in range(size * size * 3)))

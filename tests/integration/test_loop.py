@@ -8,7 +8,7 @@ import httpx
 
 from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp
-from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
+from tests.synthetic_images import CLASSES, dataset, encode, noise_image, shape_image, zip_of
 
 
 def _upload(client: httpx.Client, project_id: int, files: list[tuple[str, bytes]]) -> dict:
@@ -111,7 +111,7 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
         assert not picked & labeled, strategy
         assert all(s["reason"]["strategy"] for s in found["items"])
     auto = client.get(f"/api/v1/projects/{pid}/suggestions", params={"count": 3}).json()
-    assert auto["strategy"] in ("probcover", "hybrid")
+    assert auto["strategy"] in ("cold_start", "probcover", "hybrid")
 
     # The model's guesses for stored images, and the 2-D map with labels.
     some = [name_to_id[n] for n, _, _ in images[:5]]
@@ -132,12 +132,22 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     # Predict on new images: top-k classes with probabilities and the model version.
     queries = [(f"q_{k}.jpg", encode(shape_image(k, 999_000 + i), "JPEG")) for i, k in enumerate(CLASSES)]
     prediction = (
-        client.post(f"/api/v1/projects/{pid}/predict", params={"top_k": 2}, files=[("files", q) for q in queries])
+        client.post(
+            f"/api/v1/projects/{pid}/predict",
+            params={"top_k": 2, "threshold": 0.9},
+            files=[("files", q) for q in queries] + [("files", ("noise.png", encode(noise_image())))],
+        )
         .raise_for_status()
         .json()
     )
     assert prediction["model_version"] == "b1.c2"  # the event-stream check trained again
-    assert [p["filename"] for p in prediction["predictions"]] == [q[0] for q in queries]
+    assert [p["filename"] for p in prediction["predictions"]] == [q[0] for q in queries] + ["noise.png"]
+    *shapes, noise = prediction["predictions"]
+    assert noise["out_of_distribution"]
+    assert noise["nearest_distance"] > max(p["nearest_distance"] for p in shapes)
+    assert all(p["below_threshold"] == (p["top_k"][0]["probability"] < 0.9) for p in prediction["predictions"])
+    assert all(len(p["evidence"]) == 3 for p in shapes)
+    assert all(e["image_id"] in labeled for p in shapes for e in p["evidence"])
     for p in prediction["predictions"]:
         probs = [c["probability"] for c in p["top_k"]]
         assert len(probs) == 2

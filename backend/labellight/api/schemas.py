@@ -156,9 +156,19 @@ class ClassScorePublic(Public):
     probability: float
 
 
+class EvidencePublic(Public):
+    image_id: int
+    class_id: int
+    score: float
+
+
 class FilePredictionPublic(Public):
     filename: str
     top_k: list[ClassScorePublic]
+    below_threshold: bool
+    out_of_distribution: bool
+    nearest_distance: float
+    evidence: list[EvidencePublic]
 
 
 class PredictionPublic(BaseModel):

@@ -15,6 +15,7 @@ from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
 from labellight.ml.atomic_file import atomic_path
 from labellight.ml.embed import embed
+from labellight.ml.ood import calibrate_ood
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
@@ -54,7 +55,10 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
                            int(backbone.config["image_size"])))
     vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
     ctx.report("index", 0.95, force=True, images_done=len(ids), images=len(ids))
-    _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors)
+    # The distance beyond which a query counts as out of distribution, calibrated on the project's images.
+    ood = np.array(calibrate_ood(vectors).threshold if len(ids) >= 2 else np.inf, dtype=np.float64)
+    _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors,
+                 ood_threshold=ood)
     _save_arrays(storage.path(map_key(ctx.project_id, backbone.version)), ids=ids, xy=map_2d(vectors))
     VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
     with session_scope() as session:
@@ -68,11 +72,12 @@ def map_2d(vectors: np.ndarray) -> np.ndarray:
     """A 2-D map of the embeddings: the first two principal components, scaled to [0, 1]."""
     if len(vectors) < 3:
         return np.full((len(vectors), 2), 0.5, dtype=np.float32)
-    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+    xy: np.ndarray = PCA(n_components=2, random_state=0).fit_transform(vectors)
     span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9)
-    return ((xy - xy.min(axis=0)) / span).astype(np.float32)
+    scaled: np.ndarray = ((xy - xy.min(axis=0)) / span).astype(np.float32)
+    return scaled
 
 
 def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle

@@ -25,6 +25,8 @@ class Embeddings:
 
     ids: np.ndarray
     vectors: np.ndarray
+    ood_threshold: float = float("inf")
+    """Nearest-neighbour distance beyond which a query is out of distribution (see ml.ood)."""
 
     def rows_of(self, image_ids: np.ndarray) -> np.ndarray:
         """Row of each image id, -1 where the image has no embedding yet."""
@@ -56,7 +58,8 @@ def embeddings(backbone: Backbone) -> Embeddings:
 @lru_cache(maxsize=8)
 def _embeddings(path: str, _mtime: int) -> Embeddings:
     with np.load(path, allow_pickle=False) as data:
-        return Embeddings(ids=data["ids"], vectors=data["vectors"])
+        threshold = float(data["ood_threshold"]) if "ood_threshold" in data else float("inf")
+        return Embeddings(ids=data["ids"], vectors=data["vectors"], ood_threshold=threshold)
 
 
 def embedding_map(backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:

@@ -7,17 +7,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Backbone, Classifier, LabelClass, User
+from labellight.db.models import Backbone, Classifier, Image, LabelClass, User
 from labellight.ml.classifier import LinearHead
 from labellight.ml.embed import embed
 from labellight.services.errors import Conflict, InvalidInput
 from labellight.services.images import images_by_id
-from labellight.services.model_store import backbone_module, embeddings, linear_head
+from labellight.services.model_store import backbone_module, embeddings, linear_head, vector_index
 from labellight.services.projects import get_project
 from labellight.services.queries import query_pixels
 
 MAX_PREDICT_FILES = 256
 MAX_STORED_PREDICTIONS = 500
+EVIDENCE_POOL = 50
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,24 @@ class ClassScore:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A labeled image of the project near the query."""
+
+    image_id: int
+    class_id: int
+    score: float
+
+
+@dataclass(frozen=True)
 class FilePrediction:
     filename: str
     top_k: list[ClassScore]
+    below_threshold: bool
+    """The top probability is under the request's threshold: treat the answer as unsure."""
+    out_of_distribution: bool
+    """The image is farther from every project image than the calibrated percentile."""
+    nearest_distance: float
+    evidence: list[Evidence]
 
 
 @dataclass(frozen=True)
@@ -79,9 +95,10 @@ def _top_k(session: Session, project_id: int, head: LinearHead, probs: np.ndarra
              for j in np.argsort(-row)[:k]] for row in probs]
 
 
-def predict(session: Session, user: User, project_id: int, files: list[tuple[str, bytes]],
-            top_k: int) -> PredictionSet:
-    """Top-k classes of uploaded images."""
+def predict(session: Session, user: User, project_id: int, files: list[tuple[str, bytes]], top_k: int,
+            threshold: float = 0.0, evidence: int = 3) -> PredictionSet:
+    """Top-k classes of uploaded images, with the nearest labeled images as evidence and an
+    out-of-distribution flag."""
     project = get_project(session, user, project_id)
     if len(files) > MAX_PREDICT_FILES:
         raise InvalidInput(f"send at most {MAX_PREDICT_FILES} images per request")
@@ -89,9 +106,26 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     pixels = query_pixels(files, project.image_size)
     vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
     head = linear_head(classifier)
-    scores = _top_k(session, project.id, head, head.predict_proba(vectors), top_k)
-    return PredictionSet(backbone.version, classifier.version,
-                         [FilePrediction(name, s) for (name, _), s in zip(files, scores, strict=True)])
+    probs = head.predict_proba(vectors)
+    scores = _top_k(session, project.id, head, probs, top_k)
+    distances, nearest = _nearest_labeled(session, project.id, backbone, vectors, evidence)
+    threshold_ood = embeddings(backbone).ood_threshold
+    return PredictionSet(backbone.version, classifier.version, [
+        FilePrediction(name, s, bool(p.max() < threshold), bool(d > threshold_ood), float(d), e)
+        for (name, _), s, p, d, e in zip(files, scores, probs, distances, nearest, strict=True)
+    ])
+
+
+def _nearest_labeled(session: Session, project_id: int, backbone: Backbone, vectors: np.ndarray,
+                     count: int) -> tuple[np.ndarray, list[list[Evidence]]]:
+    """Distance of each query to its nearest project image, and its ``count`` nearest labeled images."""
+    scores, ids = vector_index(backbone).search(vectors.astype(np.float32), EVIDENCE_POOL)
+    labels: dict[int, int] = {i: c for i, c in session.execute(select(Image.id, Image.class_id).where(
+        Image.project_id == project_id, Image.class_id.is_not(None))).tuples() if c is not None}
+    distances = np.sqrt(np.maximum(2.0 - 2.0 * scores[:, 0].astype(np.float64), 0.0))
+    found = [[Evidence(int(i), labels[int(i)], float(sc)) for i, sc in zip(row_ids, row_scores, strict=True)
+              if int(i) in labels][:count] for row_ids, row_scores in zip(ids, scores, strict=True)]
+    return distances, found
 
 
 def predict_stored(session: Session, user: User, project_id: int, image_ids: list[int],

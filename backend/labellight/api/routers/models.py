@@ -47,8 +47,12 @@ def read_model(project_id: int, user: CurrentUser, session: SessionDep) -> Model
 
 @router.post("/predict")
 def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: CurrentUser,
-            session: SessionDep, top_k: Annotated[int, Query(ge=1, le=100)] = 3) -> PredictionPublic:
-    found = predictions.predict(session, user, project_id, [read_upload(f) for f in files], top_k)
+            session: SessionDep, top_k: Annotated[int, Query(ge=1, le=100)] = 3,
+            threshold: Annotated[float, Query(ge=0.0, le=1.0, description="flag answers below it")] = 0.0,
+            evidence: Annotated[int, Query(ge=0, le=20, description="nearest labeled images")] = 3,
+            ) -> PredictionPublic:
+    found = predictions.predict(session, user, project_id, [read_upload(f) for f in files], top_k, threshold,
+                                evidence)
     return PredictionPublic(
         model_version=found.model_version, backbone_version=found.backbone_version,
         classifier_version=found.classifier_version,
