@@ -1,4 +1,4 @@
-"""`labellight run | serve | worker | migrate | create-user | import`."""
+"""`labellight run | serve | worker | migrate | create-user | import | bench`."""
 
 import argparse
 import getpass
@@ -88,6 +88,42 @@ def _import(project_id: int, folder: Path) -> None:
         print(f"queued ingest job {job.id} with {len(paths)} files")
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def _add_bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("bench", help="label-efficiency benchmark on a train/<class>/ + test/<class>/ folder")
+    p.add_argument("folder", type=Path, help="folder or .tar(.gz) archive: train/<class>/* and test/<class>/*")
+    p.add_argument("--budgets", type=_int_list, default=[10, 20, 50, 100, 200], help="labels, comma-separated")
+    p.add_argument("--strategies", default="auto,random,cold_start,probcover", help="comma-separated strategies")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--pretrain-minutes", type=float, default=20.0, help="BYOL time budget")
+    p.add_argument("--out", type=Path, default=Path("labellight-bench"), help="folder for JSON, markdown, PNG")
+    p.add_argument("--weights", type=Path, help="a local backbone weights file for the frozen-features baseline")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from labellight.services.benchmark import BenchSpec, run_benchmark
+    from labellight.services.benchmark_data import BenchInputError
+    from labellight.services.suggestions import Strategy
+
+    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [n for n in names if n not in {s.value for s in Strategy}]
+    if unknown:
+        sys.exit(f"labellight: unknown strategies {unknown}; choose from {', '.join(s.value for s in Strategy)}")
+    try:
+        spec = BenchSpec(args.budgets, [Strategy(n) for n in names], args.seeds, args.pretrain_minutes, args.weights)
+        run_benchmark(args.folder, spec, args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except BenchInputError as exc:
+        sys.exit(f"labellight: {exc}")
+    print((args.out / "results.md").read_text())
+    print(f"wrote {args.out / 'results.json'}, {args.out / 'results.md'}, {args.out / 'learning_curve.png'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="labellight", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,7 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("import", help="import a server-side folder of images into a project")
     p.add_argument("project_id", type=int)
     p.add_argument("folder", type=Path)
+    _add_bench_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        _bench(args)  # in a throw-away data folder of its own: nothing under the configured one
+        return
 
     get_settings().data_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "run":
