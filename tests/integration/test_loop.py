@@ -170,6 +170,18 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert by_upload["items"][0]["image"]["id"] == name_to_id[loose[0][0]]
     assert by_upload["items"][0]["score"] > 0.99
 
+    # Batch predictions over the whole project, exported as CSV and JSON.
+    export = client.post(f"/api/v1/projects/{pid}/predictions/export", params={"top_k": 2}).raise_for_status().json()
+    assert wait_job(client, export["id"])["result"]["images"] == len(images)
+    as_json = client.get(f"/api/v1/projects/{pid}/predictions/export/{export['id']}", params={"format": "json"})
+    assert as_json.json()["model_version"] == "b1.c2"
+    assert {p["image_id"] for p in as_json.json()["predictions"]} == set(name_to_id.values())
+    as_csv = client.get(f"/api/v1/projects/{pid}/predictions/export/{export['id']}").text.splitlines()
+    assert as_csv[0] == "image_id,filename,label,class_1,probability_1,class_2,probability_2"
+    assert len(as_csv) == len(images) + 1
+    bad_format = client.get(f"/api/v1/projects/{pid}/predictions/export/{export['id']}", params={"format": "xml"})
+    assert bad_format.status_code == 400
+
     # Review: labels spread to unlabeled neighbours, and a wrong label is flagged.
     propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 20}).json()
     truth = {name_to_id[n]: class_ids[k] for n, k, _ in images}

@@ -23,3 +23,8 @@ def embed(job_id: int) -> str:
 @app.task(name=TASK_NAMES[JobKind.TRAIN])
 def train(job_id: int) -> str:
     return run_job(job_id)
+
+
+@app.task(name=TASK_NAMES[JobKind.PREDICT])
+def predict(job_id: int) -> str:
+    return run_job(job_id)

@@ -8,6 +8,7 @@ class JobKind(StrEnum):
     PRETRAIN = "pretrain"
     EMBED = "embed"
     TRAIN = "train"
+    PREDICT = "predict"
 
 
 class JobState(StrEnum):
@@ -30,6 +31,7 @@ QUEUES: dict[JobKind, str] = {
     JobKind.PRETRAIN: QUEUE_GPU,
     JobKind.EMBED: QUEUE_GPU,
     JobKind.TRAIN: QUEUE_CPU,
+    JobKind.PREDICT: QUEUE_GPU,
 }
 
 TASK_ROUTES: dict[str, dict[str, str]] = {

@@ -18,13 +18,14 @@ Handler = Callable[[JobContext], dict[str, Any]]
 
 
 def _handlers() -> dict[JobKind, Handler]:
-    from labellight.services import classifier_training, embedding, ingestion, pretraining
+    from labellight.services import batch_predictions, classifier_training, embedding, ingestion, pretraining
 
     return {
         JobKind.INGEST: ingestion.run_ingest,
         JobKind.PRETRAIN: pretraining.run_pretrain,
         JobKind.EMBED: embedding.run_embed,
         JobKind.TRAIN: classifier_training.run_train,
+        JobKind.PREDICT: batch_predictions.run_batch_predict,
     }
 
 

@@ -55,3 +55,7 @@ def job_prefix(project_id: int, job_id: int) -> str:
 
 def pretrain_checkpoint_key(project_id: int, job_id: int) -> str:
     return f"{job_prefix(project_id, job_id)}/checkpoint.pt"
+
+
+def export_key(project_id: int, job_id: int, fmt: str) -> str:
+    return f"{job_prefix(project_id, job_id)}/predictions.{fmt}"

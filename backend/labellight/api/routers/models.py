@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, File, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, HTTPException, Query, Response, UploadFile, status
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.presenters import classifier_public
@@ -18,7 +18,14 @@ from labellight.api.schemas import (
     StoredPredictionsPublic,
 )
 from labellight.api.uploads import read_upload
-from labellight.services import classifier_training, embedding_map, model_info, predictions, pretraining
+from labellight.services import (
+    batch_predictions,
+    classifier_training,
+    embedding_map,
+    model_info,
+    predictions,
+    pretraining,
+)
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
 
@@ -76,3 +83,17 @@ def stored_predictions(project_id: int, user: CurrentUser, session: SessionDep,
 @router.get("/map")
 def read_map(project_id: int, user: CurrentUser, session: SessionDep) -> MapPublic:
     return MapPublic.model_validate(embedding_map.project_map(session, user, project_id))
+
+
+@router.post("/predictions/export", status_code=status.HTTP_202_ACCEPTED)
+def export_predictions(project_id: int, user: CurrentUser, session: SessionDep,
+                       top_k: Annotated[int, Query(ge=1, le=20)] = 3) -> JobPublic:
+    return JobPublic.model_validate(batch_predictions.start_batch_predict(session, user, project_id, top_k))
+
+
+@router.get("/predictions/export/{job_id}", response_class=Response)
+def download_predictions(project_id: int, job_id: int, user: CurrentUser, session: SessionDep,
+                         fmt: Annotated[str, Query(alias="format")] = "csv") -> Response:
+    found = batch_predictions.download_export(session, user, project_id, job_id, fmt)
+    return Response(found.data, media_type=found.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})
