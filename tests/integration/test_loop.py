@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import httpx
+from PIL import Image
 
 from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp
@@ -201,6 +202,18 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert len(report["confusion"]) == 3
     assert sum(map(sum, report["confusion"])) == 12
     assert report["classes"] == sorted(class_ids.values())
+
+    # A re-encoded copy is found as a near duplicate once embedded; deleting it removes it everywhere.
+    copy = encode(Image.open(io.BytesIO(loose[1][2])).convert("RGB"), "JPEG")
+    copy_id = _upload(client, pid, [("copy.jpg", copy)])["files"][0]["image_id"]
+    embed_jobs = [j for j in client.get(f"/api/v1/projects/{pid}/jobs").json() if j["kind"] == "embed"]
+    assert wait_job(client, embed_jobs[0]["id"])["state"] == "succeeded"
+    groups = client.get(f"/api/v1/projects/{pid}/near-duplicates", params={"threshold": 0.98}).json()
+    assert any({copy_id, name_to_id[loose[1][0]]} <= {i["id"] for i in g} for g in groups)
+    assert client.delete(f"/api/v1/projects/{pid}/images/{copy_id}").status_code == 204
+    assert client.get(f"/api/v1/projects/{pid}/images/{copy_id}").status_code == 404
+    similar = client.get(f"/api/v1/projects/{pid}/images/{name_to_id[loose[1][0]]}/similar", params={"k": 3}).json()
+    assert copy_id not in {s["image"]["id"] for s in similar["items"]}
 
 
 def _train_seen_on_event_stream(client: httpx.Client, pid: int) -> bool:

@@ -2,16 +2,19 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from labellight.db.base import utcnow
 from labellight.db.models import Image, LabelClass, User
+from labellight.db.projects import current_backbone
 from labellight.services.classifier_training import retrain_if_due
 from labellight.services.errors import InvalidInput, NotFound
+from labellight.services.model_store import vector_index
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
-from labellight.storage.keys import original_key, thumbnail_key
+from labellight.storage.keys import index_key, original_key, thumbnail_key
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp",
                  "TIFF": "image/tiff", "GIF": "image/gif"}
@@ -90,3 +93,18 @@ def set_labels(session: Session, user: User, project_id: int, image_ids: list[in
     session.commit()
     retrain_if_due(session, project.id)
     return len(ids)
+
+
+def delete_image(session: Session, user: User, project_id: int, image_id: int) -> None:
+    """Delete an image: its row, its files, and its vector in the current index (swapped atomically)."""
+    image = get_image(session, user, project_id, image_id)
+    session.delete(image)
+    session.commit()
+    storage = get_storage()
+    storage.delete(original_key(image.project_id, image.sha256))
+    storage.delete(thumbnail_key(image.project_id, image.sha256))
+    backbone = current_backbone(session, image.project_id)
+    if backbone is not None:
+        index = vector_index(backbone)
+        if index.remove(np.array([image.id], dtype=np.int64)):
+            index.save(storage.path(index_key(image.project_id, backbone.version)))

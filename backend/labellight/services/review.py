@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
 from labellight.db.models import Image, Project, User
+from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.ml.mislabels import suspected_mislabels
 from labellight.ml.propagation import propagate_labels
 from labellight.services.errors import Conflict
@@ -42,6 +43,15 @@ def _labeled_embeddings(session: Session, project: Project) -> tuple[Embeddings,
     emb = Embeddings(emb.ids[keep], emb.vectors[keep])
     y = np.array([labels[int(i)] if labels[int(i)] is not None else -1 for i in emb.ids], dtype=np.int64)
     return emb, y
+
+
+def near_duplicates(session: Session, user: User, project_id: int, threshold: float) -> list[list[Image]]:
+    """Groups of images whose embeddings are near duplicates (cosine >= ``threshold``)."""
+    project = get_project(session, user, project_id)
+    emb, _ = _labeled_embeddings(session, project)
+    groups = near_duplicate_groups(emb.vectors, emb.ids, threshold)
+    images = images_by_id(session, project.id, [i for group in groups for i in group])
+    return [[images[i] for i in group if i in images] for group in groups]
 
 
 def find_mislabels(session: Session, user: User, project_id: int, limit: int) -> list[Mislabel]:

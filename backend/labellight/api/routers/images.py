@@ -56,6 +56,11 @@ def read_image(project_id: int, image_id: int, user: CurrentUser, session: Sessi
     return image_public(images.get_image(session, user, project_id, image_id))
 
 
+@router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_image(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> None:
+    images.delete_image(session, user, project_id, image_id)
+
+
 @router.get("/images/{image_id}/thumbnail", response_class=Response)
 def read_thumbnail(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> Response:
     return _image_response(images.thumbnail(session, user, project_id, image_id))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.presenters import image_public
-from labellight.api.schemas import MislabelPublic, TentativeLabelPublic
+from labellight.api.schemas import ImagePublic, MislabelPublic, TentativeLabelPublic
 from labellight.services import review
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["review"])
@@ -25,3 +25,9 @@ def list_propagated_labels(project_id: int, user: CurrentUser, session: SessionD
                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[TentativeLabelPublic]:
     return [TentativeLabelPublic(image=image_public(t.image), class_id=t.class_id, confidence=t.confidence)
             for t in review.propagated_labels(session, user, project_id, min_confidence, limit)]
+
+
+@router.get("/near-duplicates")
+def list_near_duplicates(project_id: int, user: CurrentUser, session: SessionDep,
+                         threshold: Annotated[float, Query(ge=0.5, le=1.0)] = 0.95) -> list[list[ImagePublic]]:
+    return [[image_public(i) for i in group] for group in review.near_duplicates(session, user, project_id, threshold)]
