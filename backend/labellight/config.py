@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     max_archive_entries: int = 20_000
     max_archive_bytes: int = 4 * 2**30
 
+    pretrained_weights: Path | None = None
+    """A local backbone weights file (torch state dict) that pretraining starts from, guarded: BYOL
+    never ships a backbone worse than its start. Nothing is ever downloaded."""
+
     cache_image_size: int = Field(default=64, ge=16, le=512)
     """Side of the square uint8 pixel cache that training and embedding read from."""
 

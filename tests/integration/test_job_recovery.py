@@ -116,3 +116,26 @@ def test_new_labels_retrain_the_classifier_automatically(app: LiveApp, http: Cli
     assert client.get(f"/api/v1/projects/{pid}/model").json()["classifier"]["n_labels"] == 6
     client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": ids[6:8], "class_id": a})
     assert len([j for j in client.get(f"/api/v1/projects/{pid}/jobs").json() if j["kind"] == "train"]) == 1
+
+
+def test_continued_pretraining_on_a_time_budget_is_guarded(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "continue@example.com")
+    pid = _project_with_images(client)
+    early = client.post(f"/api/v1/projects/{pid}/pretrain", json={"start": "previous"})
+    assert early.status_code == 400
+    assert "previous" in early.json()["detail"]
+    no_file = client.post(f"/api/v1/projects/{pid}/pretrain", json={"start": "weights"})
+    assert no_file.status_code == 400
+    assert "LABELLIGHT_PRETRAINED_WEIGHTS" in no_file.json()["detail"]
+    first = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 32}).json()
+    assert wait_job(client, first["id"])["result"]["start"] == "random"
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
+
+    job = client.post(f"/api/v1/projects/{pid}/pretrain", json={"start": "previous", "time_budget_s": 15}).json()
+    done = wait_job(client, job["id"])
+    assert done["state"] == "succeeded", done
+    assert done["result"]["start"] == "state dict"
+    assert done["result"]["kept"] in ("pretrained", "initial")
+    assert done["result"]["reason"]
+    assert done["result"]["epochs"] >= 1
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 2)

@@ -1,7 +1,7 @@
 """Response and request bodies of the REST API (names: XCreate for input, XPublic for output)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,6 +105,8 @@ class PretrainRequest(BaseModel):
     epochs: int | None = Field(default=None, ge=1, le=1000)
     batch_size: int | None = Field(default=None, ge=2, le=4096)
     image_size: int | None = Field(default=None, ge=16, le=512)
+    time_budget_s: float | None = Field(default=None, ge=10, le=7 * 86400, description="plan epochs to fit")
+    start: Literal["auto", "scratch", "previous", "weights"] = "auto"
 
 
 class SuggestionPublic(BaseModel):

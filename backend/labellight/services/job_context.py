@@ -1,12 +1,18 @@
 """What a running job's code sees: its params, a progress reporter that heartbeats, a cancel check."""
 
+import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from labellight.config import get_settings
 from labellight.db import jobs as job_rows
 from labellight.db.session import session_scope
+
+log = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):
@@ -31,6 +37,7 @@ class JobContext:
     _last_beat: float = field(default=0.0, init=False)
     _cancel: bool = field(default=False, init=False)
     _progress: dict[str, Any] = field(default_factory=dict, init=False)
+    _lost: bool = field(default=False, init=False)
 
     def report(self, stage: str, fraction: float, *, force: bool = False, **metrics: Any) -> None:
         """Store progress (at most once per ``min_interval_s`` unless forced); raise if cancelled."""
@@ -48,15 +55,44 @@ class JobContext:
     def progress(self) -> dict[str, Any]:
         return dict(self._progress)
 
+    @contextmanager
+    def lease_kept(self) -> Iterator[None]:
+        """Extend the lease from a background thread while the block runs, so that long steps without
+        progress (planning, a quality check) never look like a dead worker. A killed process stops the
+        thread too, and then the lease runs out as it should."""
+        stop = threading.Event()
+        interval = max(get_settings().job_lease_seconds / 4, 0.5)
+
+        def keep() -> None:
+            while not stop.wait(interval):
+                try:
+                    self._renew(None)
+                except Exception:  # a database hiccup: the next renewal or progress report retries
+                    log.exception("lease renewal of job %s failed", self.job_id)
+
+        keeper = threading.Thread(target=keep, name=f"lease-{self.job_id}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+
     def _beat(self, force: bool) -> None:
         now = time.monotonic()
+        if self._lost:
+            raise LeaseLost(f"job {self.job_id} attempt {self.attempt} lost its lease")
         if not force and now - self._last_beat < self.min_interval_s:
             return
         self._last_beat = now
-        with session_scope() as session:
-            cancel = job_rows.heartbeat(
-                session, self.job_id, self.attempt, get_settings().job_lease_seconds, self._progress or None
-            )
-        if cancel is None:
+        self._renew(self._progress or None)
+        if self._lost:
             raise LeaseLost(f"job {self.job_id} attempt {self.attempt} lost its lease")
-        self._cancel = cancel
+
+    def _renew(self, progress: dict[str, Any] | None) -> None:
+        with session_scope() as session:
+            cancel = job_rows.heartbeat(session, self.job_id, self.attempt, get_settings().job_lease_seconds, progress)
+        if cancel is None:
+            self._lost = True
+        else:
+            self._cancel = cancel

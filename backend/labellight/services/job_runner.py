@@ -41,8 +41,9 @@ def run_job(job_id: int) -> str:
         ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts)
         kind = JobKind(job.kind)
     try:
-        ctx.report("starting", 0.0, force=True)
-        state, result, error = _execute(_handlers()[kind], ctx)
+        with ctx.lease_kept():
+            ctx.report("starting", 0.0, force=True)
+            state, result, error = _execute(_handlers()[kind], ctx)
     except LeaseLost:
         log.warning("job %s attempt %s was handed on; this attempt stops", job_id, ctx.attempt)
         return "lease lost"

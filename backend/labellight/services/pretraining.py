@@ -1,12 +1,15 @@
 """The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job."""
 
 import json
+import math
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, Project, User
 from labellight.db.session import session_scope
@@ -14,7 +17,7 @@ from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
 from labellight.ml.checkpoint import load_state_dict, save_state_dict
 from labellight.ml.device import pick_device
-from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain
+from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain_with_report
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -24,15 +27,47 @@ from labellight.storage.keys import backbone_weights_key, job_prefix, pixel_cach
 
 MIN_IMAGES = 8
 OVERRIDABLE = ("epochs", "batch_size", "image_size")
+STARTS = ("auto", "scratch", "previous", "weights")
 
 
-def start_pretrain(session: Session, user: User, project_id: int, overrides: dict[str, int]) -> Job:
+def start_pretrain(session: Session, user: User, project_id: int, overrides: dict[str, Any]) -> Job:
+    """Queue BYOL pretraining. ``start``: ``scratch``; ``previous`` (continue from the current backbone);
+    ``weights`` (the server's LABELLIGHT_PRETRAINED_WEIGHTS file); ``auto`` = weights when configured,
+    else scratch. ``time_budget_s`` plans the epochs from a measured step time."""
     project = get_project(session, user, project_id)
     count = project_rows.counts(session, project.id).image_count
     if count < MIN_IMAGES:
         raise InvalidInput(f"upload at least {MIN_IMAGES} images before pretraining (the project has {count})")
-    params = {k: v for k, v in overrides.items() if k in OVERRIDABLE and v is not None}
-    return submit_job(session, project.id, JobKind.PRETRAIN, params)
+    start = overrides.get("start") or "auto"
+    if start == "previous" and project_rows.current_backbone(session, project.id) is None:
+        raise InvalidInput("start 'previous' needs a pretrained backbone: pretrain from scratch first")
+    if start == "weights" and get_settings().pretrained_weights is None:
+        raise InvalidInput("start 'weights' needs LABELLIGHT_PRETRAINED_WEIGHTS (a local weights file) on the server")
+    params = {k: overrides[k] for k in (*OVERRIDABLE, "time_budget_s") if overrides.get(k) is not None}
+    return submit_job(session, project.id, JobKind.PRETRAIN, {**params, "start": start})
+
+
+def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[PretrainConfig, dict[str, Any] | None]:
+    """The preset with the user's overrides, and the backbone state to continue from (if any)."""
+    overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
+    if ctx.params.get("time_budget_s") is not None:
+        overrides["time_budget_s"] = float(ctx.params["time_budget_s"])
+    config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
+    start = ctx.params.get("start", "auto")
+    weights = get_settings().pretrained_weights
+    if start == "weights" or (start == "auto" and weights is not None):
+        if weights is None or not weights.exists():
+            raise JobFailed(f"the weights file {weights} does not exist")
+        return replace(config, init_weights=weights), None
+    if start == "previous":
+        with session_scope() as session:
+            previous = project_rows.current_backbone(session, ctx.project_id)
+        if previous is None:
+            raise JobFailed("the project has no backbone to continue from")
+        state = load_state_dict(get_storage().path(backbone_weights_key(ctx.project_id, previous.version)))
+        return replace(config, backbone=previous.config["backbone"],
+                       small_images=bool(previous.config.get("small_images", True))), state
+    return config, None
 
 
 def run_pretrain(ctx: JobContext) -> dict[str, Any]:
@@ -45,39 +80,51 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     storage = get_storage()
     checkpoint_path = storage.path(pretrain_checkpoint_key(ctx.project_id, ctx.job_id))
     resume = load_state_dict(checkpoint_path) if checkpoint_path.exists() else None
+    init_state = None
     if resume is not None:
-        # The images and the plan of the interrupted run, so that it continues exactly where it stopped.
-        rows, config = int(resume["images"]), PretrainConfig(**resume["config"])
+        # The images, plan and starting point of the interrupted run, so it continues exactly where it stopped.
+        rows, config = int(resume["images"]), _config_from_json(resume["config"])
+        init_state = resume.get("init_state")
     elif rows < MIN_IMAGES:
         raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
     else:
-        overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
-        config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
+        config, init_state = _initial_config(ctx, rows, image_size)
     pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(rows)
     device = pick_device()
     reporter = _ProgressReporter(ctx, device.type, resume)
-    plain_config = config_as_json(config)
 
     def save_checkpoint(run: PretrainRun) -> None:
-        save_state_dict({"run": run.state_dict(), "config": plain_config, "images": rows,
-                         "loss_history": reporter.history}, checkpoint_path)
-        reporter.checkpoint_epoch = completed_epochs(run.step, run.total_steps, config.epochs)
+        planned = replace(run.config, time_budget_s=None)  # the plan is fixed once made
+        save_state_dict({"run": run.state_dict(), "config": config_as_json(planned), "images": rows,
+                         "loss_history": reporter.history, **({"init_state": init_state} if init_state else {})},
+                        checkpoint_path)
+        reporter.checkpoint_epoch = completed_epochs(run.step, run.total_steps, planned.epochs)
 
     ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
                device=device.type)
-    backbone = pretrain(pixels, config, on_progress=reporter, should_stop=ctx.should_stop, device=device,
-                        resume_from=resume["run"] if resume else None, on_epoch_end=save_checkpoint)
+    result = pretrain_with_report(pixels, config, on_progress=reporter, should_stop=ctx.should_stop, device=device,
+                                  resume_from=resume["run"] if resume else None, on_epoch_end=save_checkpoint,
+                                  init_state=init_state)
+    shipped = replace(config, epochs=result.epochs, time_budget_s=None)
     with session_scope() as session:
         version = project_rows.next_version(session, Backbone, ctx.project_id)
-        save_state_dict(backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
-        row = Backbone(project_id=ctx.project_id, version=version, config=plain_config, ready=False)
+        save_state_dict(result.backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
+        row = Backbone(project_id=ctx.project_id, version=version, config=config_as_json(shipped), ready=False)
         session.add(row)
         session.flush()
         submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
     storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
     last = reporter.history[-1][1] if reporter.history else None
-    return {"backbone_version": version, "epochs": config.epochs, "final_loss": last, "device": device.type,
-            "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch}
+    return {"backbone_version": version, "epochs": result.epochs, "final_loss": last, "device": device.type,
+            "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch, "start": result.start,
+            "kept": result.kept, "reason": result.reason}
+
+
+def _config_from_json(plain: dict[str, Any]) -> PretrainConfig:
+    values = dict(plain)
+    if values.get("init_weights"):
+        values["init_weights"] = Path(values["init_weights"])
+    return PretrainConfig(**values)
 
 
 def config_as_json(config: PretrainConfig) -> dict[str, Any]:
@@ -113,6 +160,8 @@ class _ProgressReporter:
         if len(self.history) > self.MAX_POINTS:
             self.history = self.history[::2]
         self.fraction = p.step / max(p.total_steps, 1)
+        collapse = None if math.isnan(p.collapse_std) else round(p.collapse_std, 5)
         self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=round(p.loss, 5),
                         images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1), device=self.device,
+                        collapse_std=collapse,
                         checkpoint_epoch=self.checkpoint_epoch, loss_history=self.history)
