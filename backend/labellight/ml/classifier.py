@@ -21,7 +21,8 @@ DEFAULT_C = 10.0
 _MAX_ITER = 1000
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float32); the head, metrics, propagation and OOD share it."""
     if x.ndim != 2 or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"embeddings must be a float array (N, D) with N >= 1, got {x.dtype} {x.shape}")
     x = x.astype(np.float32, copy=False)
@@ -55,7 +56,7 @@ class LinearHead:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (N, C) for embeddings (N, D) (re-normalised to unit length)."""
-        x = _unit_rows(x)
+        x = unit_rows(x)
         if x.shape[1] != self.dim:
             raise ValueError(f"embeddings have dimension {x.shape[1]}, the head expects {self.dim}")
         logits = x @ self.coef.T + self.intercept
@@ -85,7 +86,8 @@ class HeadTraining:
     n_labels: int
 
 
-def _model(seed: int, c: float) -> LogisticRegression:
+def logistic_regression(seed: int, c: float) -> LogisticRegression:
+    """The linear head's model: class-balanced logistic regression (shared with cross-validation)."""
     return LogisticRegression(C=c, class_weight="balanced", max_iter=_MAX_ITER, random_state=seed)
 
 
@@ -104,7 +106,7 @@ def train_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float =
 
     Cross-validation: stratified k-fold with k = min(5, smallest class count) when that is >= 2.
     """
-    x = _unit_rows(x)
+    x = unit_rows(x)
     y = np.asarray(y)
     if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be integer class ids of shape ({x.shape[0]},), got {y.dtype} {y.shape}")
@@ -115,8 +117,8 @@ def train_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float =
     cv_accuracy: float | None = None
     if n_folds >= 2:
         folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        cv_accuracy = float(cross_val_score(_model(seed, c), x, y, cv=folds, scoring="accuracy").mean())
+        cv_accuracy = float(cross_val_score(logistic_regression(seed, c), x, y, cv=folds, scoring="accuracy").mean())
     else:
         n_folds = 0
-    model = _model(seed, c).fit(x, y.astype(np.int64))
+    model = logistic_regression(seed, c).fit(x, y.astype(np.int64))
     return HeadTraining(head=_head_from(model), cv_accuracy=cv_accuracy, n_folds=n_folds, n_labels=int(x.shape[0]))

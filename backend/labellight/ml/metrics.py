@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from labellight.ml.classifier import DEFAULT_C, _model, _unit_rows
+from labellight.ml.classifier import DEFAULT_C, logistic_regression, unit_rows
 
 DEFAULT_FOLDS = 5
 
@@ -97,7 +97,7 @@ def cross_val_predictions(
     Folds: stratified, k = min(``folds``, smallest class count); every class needs >= 2 labels and
     there must be >= 2 classes (ValueError otherwise).
     """
-    x = _unit_rows(x)
+    x = unit_rows(x)
     y = _class_ids("y", y)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"got {x.shape[0]} embeddings but {y.shape[0]} labels")
@@ -106,7 +106,7 @@ def cross_val_predictions(
     if classes.shape[0] < 2 or n_folds < 2:
         raise ValueError("cross-validation needs >= 2 classes with >= 2 labels each, and folds >= 2")
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    probs = cross_val_predict(_model(seed, c), x, y, cv=splitter, method="predict_proba")
+    probs = cross_val_predict(logistic_regression(seed, c), x, y, cv=splitter, method="predict_proba")
     return CrossValPredictions(
         labels=classes[probs.argmax(axis=1)], probs=probs, classes=classes.astype(np.int64), n_folds=n_folds
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labellight.index.neighbour_graph import knn_graph
-from labellight.ml.classifier import DEFAULT_C, _unit_rows
+from labellight.ml.classifier import DEFAULT_C, unit_rows
 from labellight.ml.metrics import DEFAULT_FOLDS, cross_val_predictions
 
 DEFAULT_K = 10
@@ -49,7 +49,7 @@ def suspected_mislabels(
 ) -> list[SuspectedMislabel]:
     """Labeled rows of ``embeddings`` (N, D) whose ``labels`` (N,) int (-1 = unlabeled) look wrong,
     most suspicious first."""
-    x = _unit_rows(embeddings)
+    x = unit_rows(embeddings)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from labellight.index.neighbour_graph import knn_graph
 from labellight.index.vector_index import VectorIndex
-from labellight.ml.classifier import _unit_rows
+from labellight.ml.classifier import unit_rows
 
 DEFAULT_PERCENTILE = 99.0
 
@@ -41,7 +41,7 @@ class OodCalibration:
         """
         if index.ntotal == 0:
             raise ValueError("the index is empty: nothing to compare the queries with")
-        scores, _ = index.search(_unit_rows(query_vectors), 1)
+        scores, _ = index.search(unit_rows(query_vectors), 1)
         distance = _distance(scores[:, 0])
         flags: np.ndarray = distance > self.threshold
         return flags, distance
@@ -51,7 +51,7 @@ def calibrate_ood(embeddings: np.ndarray, percentile: float = DEFAULT_PERCENTILE
     """The ``percentile`` of each embedding's distance to its nearest other one, over ``embeddings`` (N, D)."""
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    x = _unit_rows(embeddings)
+    x = unit_rows(embeddings)
     if x.shape[0] < 2:
         raise ValueError("calibration needs at least 2 embeddings")
     scores, rows = knn_graph(x, 1)

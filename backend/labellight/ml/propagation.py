@@ -19,7 +19,7 @@ from scipy.sparse import coo_matrix, diags, identity
 from scipy.sparse.linalg import cg
 
 from labellight.index.neighbour_graph import knn_graph
-from labellight.ml.classifier import _unit_rows
+from labellight.ml.classifier import unit_rows
 
 DEFAULT_K = 10
 ALPHA = 0.99
@@ -35,7 +35,7 @@ def propagate_labels(
     Returns (tentative (N,) int64, confidence (N,) float64 in [0, 1]). Labeled rows keep their
     label with confidence 1; unreached rows get -1 with confidence 0.
     """
-    x = _unit_rows(embeddings)
+    x = unit_rows(embeddings)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
