@@ -103,3 +103,36 @@ def test_blur_preserves_constant_images_and_smooths_noise() -> None:
     torch.testing.assert_close(transforms.gaussian_blur(constant, 1.0, g, sigma=(1.0, 2.0)), constant)
     noise = torch.rand(2, 3, 40, 40, generator=g)
     assert transforms.gaussian_blur(noise, 1.0, g, sigma=(1.5, 2.0)).std() < noise.std()
+
+
+def test_pipelines_use_the_paper_parameters() -> None:
+    from labellight.ml.augment import VIEW_1, VIEW_2
+
+    for view in (VIEW_1, VIEW_2):
+        assert (view.flip_p, view.jitter, view.jitter_p, view.grayscale_p) == (0.5, (0.4, 0.4, 0.2, 0.1), 0.8, 0.2)
+    assert (VIEW_1.blur_p, VIEW_1.solarize_p) == (1.0, 0.0)
+    assert (VIEW_2.blur_p, VIEW_2.solarize_p) == (0.1, 0.2)
+    assert ByolAugment(32).crop_scale == (0.2, 1.0)
+    assert ByolAugment(96).crop_scale == (0.08, 1.0)
+    assert ByolAugment(32).views == (VIEW_1, VIEW_2)
+    assert [transforms.blur_kernel_size(s) for s in (16, 32, 96, 224)] == [3, 3, 9, 23]
+
+
+def test_each_transform_fires_independently_per_sample_with_its_probability() -> None:
+    g = torch.Generator().manual_seed(0)
+    n = 4000
+    ramp = torch.linspace(0.05, 0.95, 8).view(1, 1, 1, 8)
+    x = torch.cat([ramp, ramp.roll(1, -1), ramp.roll(2, -1)], dim=1).expand(n, 3, 8, 8).contiguous()
+
+    def fraction(changed: torch.Tensor) -> float:
+        return changed.float().mean().item()
+
+    def differs(y: torch.Tensor) -> torch.Tensor:
+        return (y - x).abs().amax(dim=(1, 2, 3)) > 1e-4
+
+    assert fraction(differs(transforms.random_horizontal_flip(x, 0.5, g))) == pytest.approx(0.5, abs=0.03)
+    assert fraction(differs(transforms.random_grayscale(x, 0.2, g))) == pytest.approx(0.2, abs=0.03)
+    assert fraction(differs(transforms.random_solarize(x, 0.2, g))) == pytest.approx(0.2, abs=0.03)
+    assert fraction(differs(transforms.gaussian_blur(x, 0.1, g, sigma=(1.0, 2.0)))) == pytest.approx(0.1, abs=0.03)
+    jittered = transforms.color_jitter(x, 0.4, 0.4, 0.2, 0.1, p=0.8, generator=g)
+    assert fraction(differs(jittered)) == pytest.approx(0.8, abs=0.03)

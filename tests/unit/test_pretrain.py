@@ -107,7 +107,7 @@ def test_invalid_inputs_are_rejected() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         PretrainConfig(batch_size=1)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        PretrainConfig(optimizer="sgd")
+        PretrainConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="train_last_stages"):
         PretrainConfig(train_last_stages=0)
     with pytest.raises(ValueError, match="time_budget_s"):
@@ -167,13 +167,21 @@ def test_continued_pretraining_is_guarded() -> None:
     assert not result.backbone.training
     unguarded = pretrain_with_report(_pixels(), _config(), device=CPU)
     assert (unguarded.start, unguarded.kept, unguarded.choice) == ("random", "pretrained", None)
+    guarded = pretrain_with_report(_pixels(), _config(guard=True), device=CPU)
+    assert guarded.choice is not None
+    assert guarded.start == "random"
 
 
 def test_presets_fit_the_device() -> None:
     cpu = preset(CPU, 300)
     gpu = preset(torch.device("cuda"), 300)
-    assert 2_000 <= cpu.epochs * 300 <= 4_000
-    assert cpu.image_size == 32
+    assert 6_000 <= cpu.epochs * 300 <= 12_000
+    assert (cpu.image_size, cpu.backbone, cpu.optimizer, cpu.guard) == (32, "resnet18_w32", "adamw", True)
+    assert (gpu.optimizer, gpu.lr, gpu.weight_decay) == ("lars", 0.2, 1.5e-6)
+    assert gpu.optimizer_lr == pytest.approx(0.2)
+    assert gpu.tau_base == 0.99
+    assert gpu.warmup_fraction == pytest.approx(10 / 400)
+    assert preset(torch.device("cuda"), 20_000).warmup_fraction == pytest.approx(0.1)
     assert gpu.batch_size > cpu.batch_size
     assert gpu.epochs >= cpu.epochs
     assert preset(CPU, 100_000).epochs >= 1

@@ -43,11 +43,15 @@ def test_normalized_std_is_about_one_over_sqrt_d_or_zero_when_collapsed() -> Non
         normalized_std(torch.ones(1, 4))
 
 
-class _Brightness(nn.Module):
-    """A poor encoder: the mean brightness of each channel and nothing else."""
+class _Collapsed(nn.Module):
+    """A collapsed encoder: one direction for every image, up to noise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.noise = torch.Generator().manual_seed(0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(2, 3))
+        return torch.ones(x.shape[0], 8) + 1e-3 * torch.randn(x.shape[0], 8, generator=self.noise)
 
 
 def _shapes(n: int = 64) -> np.ndarray:
@@ -66,12 +70,12 @@ def test_guard_keeps_the_more_consistent_backbone() -> None:
     torch.manual_seed(0)
     resnet, _ = build_backbone("resnet18_w16")
     cpu = torch.device("cpu")
-    kept, choice = choose_backbone(resnet, _Brightness(), _shapes(), 16, device=cpu)
+    kept, choice = choose_backbone(resnet, _Collapsed(), _shapes(), 16, device=cpu)
     assert kept is resnet
     assert choice.kept == "before"
     assert choice.score_before > choice.score_after
     assert "did not improve" in choice.reason
-    kept, choice = choose_backbone(_Brightness(), resnet, _shapes(), 16, device=cpu)
+    kept, choice = choose_backbone(_Collapsed(), resnet, _shapes(), 16, device=cpu)
     assert kept is resnet
     assert choice.kept == "after"
     assert choice.rank_after > 1.0

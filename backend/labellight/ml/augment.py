@@ -25,10 +25,16 @@ _TINY_IMAGE_SIDE = 64
 
 @dataclass(frozen=True)
 class ViewPipeline:
-    """Probabilities that differ between BYOL's two views."""
+    """The parameters of one view's pipeline; defaults are BYOL's (table 6), the two views differ
+    only in ``blur_p`` and ``solarize_p``. Jitter strengths: brightness, contrast, saturation as
+    factors ~ U(1 - s, 1 + s), hue as a shift ~ U(-h, h) of a full turn."""
 
     blur_p: float
     solarize_p: float
+    flip_p: float = 0.5
+    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.2, 0.1)
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
 
 
 VIEW_1 = ViewPipeline(blur_p=1.0, solarize_p=0.0)
@@ -76,6 +82,9 @@ def to_model_input(pixels_uint8: torch.Tensor, image_size: int) -> torch.Tensor:
 class ByolAugment:
     """Callable producing BYOL's two views of a batch.
 
+    Random resized crop of area ``crop_scale`` (default 0.08-1, or 0.2-1 up to 64 px where 8%
+    leaves too little to match) and aspect 3/4-4/3, then each view's :class:`ViewPipeline`.
+
     ``augment(images) -> (v1, v2)``: images uint8 (B, H, W, 3) or float (B, 3, H, W) in [0, 1]
     on any device; each view is normalised float (B, 3, S, S) on the same device.
     ``generator`` (CPU) holds all the randomness; its state can be saved to resume exactly.
@@ -87,6 +96,7 @@ class ByolAugment:
         *,
         crop_scale: tuple[float, float] | None = None,
         seed: int = 0,
+        views: tuple[ViewPipeline, ViewPipeline] = (VIEW_1, VIEW_2),
     ) -> None:
         if image_size < 8:
             raise ValueError(f"image_size must be >= 8, got {image_size}")
@@ -96,20 +106,22 @@ class ByolAugment:
             raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale}")
         self.image_size = image_size
         self.crop_scale = crop_scale
+        self.views = views
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             x = to_float_images(images)
-            return self.view(x, VIEW_1), self.view(x, VIEW_2)
+            return self.view(x, self.views[0]), self.view(x, self.views[1])
 
     def view(self, x: torch.Tensor, pipeline: ViewPipeline) -> torch.Tensor:
         """One augmented, normalised view (B, 3, S, S) of float images (B, 3, H, W) in [0, 1]."""
         g = self.generator
         x = transforms.random_resized_crop(x, self.image_size, self.crop_scale, g)
-        x = transforms.random_horizontal_flip(x, 0.5, g)
-        x = transforms.color_jitter(x, brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1, p=0.8, generator=g)
-        x = transforms.random_grayscale(x, 0.2, g)
+        x = transforms.random_horizontal_flip(x, pipeline.flip_p, g)
+        brightness, contrast, saturation, hue = pipeline.jitter
+        x = transforms.color_jitter(x, brightness, contrast, saturation, hue, p=pipeline.jitter_p, generator=g)
+        x = transforms.random_grayscale(x, pipeline.grayscale_p, g)
         x = transforms.gaussian_blur(x, pipeline.blur_p, g)
         x = transforms.random_solarize(x, pipeline.solarize_p, g)
         return normalize(x)

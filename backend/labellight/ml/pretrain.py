@@ -119,9 +119,9 @@ def pretrain_with_report(
     """Pretrain an encoder with BYOL on ``pixels``; see :func:`pretrain` for the arguments.
 
     ``init_state``: backbone state dict to continue from (an earlier model of the project); else
-    ``config.init_weights``; else a random start. ``guard`` (default: on when starting from
-    weights) compares the starting and the trained encoder with
-    :func:`labellight.ml.quality.choose_backbone` and ships the better one.
+    ``config.init_weights``; else a random start. ``guard`` (default ``config.guard``, and when
+    that is None: on when starting from weights) compares the starting and the trained encoder
+    with :func:`labellight.ml.quality.choose_backbone` and ships the better one.
     """
     _validate_pixels(pixels)
     device = device or pick_device()
@@ -129,7 +129,8 @@ def pretrain_with_report(
     config = replace(config, epochs=schedule.epochs)
     run = PretrainRun(config, schedule.total_steps, device, init_state=init_state)
     start = "random" if run.weights_report is None else ("state dict" if init_state is not None else "weights file")
-    guard = run.weights_report is not None if guard is None else guard
+    if guard is None:
+        guard = run.weights_report is not None if config.guard is None else config.guard
     initial = run.encoder() if guard else None
     if resume_from is not None:
         run.load_state_dict(resume_from)

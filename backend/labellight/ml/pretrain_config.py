@@ -11,7 +11,7 @@ import torch
 from labellight.ml.backbones import BACKBONE_NAMES
 from labellight.ml.device import cpu_has_native_bf16
 
-OPTIMIZERS = ("adamw", "lars")
+OPTIMIZERS = ("adamw", "lars", "sgd")
 
 
 @dataclass
@@ -22,7 +22,8 @@ class PretrainConfig:
     them with the weights to rebuild it (``build_backbone``) and to embed (``image_size``).
 
     Optimiser (``optimizer``): ``"lars"`` as in BYOL (learning rate ``lr`` x batch_size / 256,
-    momentum 0.9, trust coefficient 1e-3) or ``"adamw"`` (learning rate ``lr``). Either way
+    momentum 0.9, trust coefficient 1e-3), ``"sgd"`` (momentum 0.9, the same linear scaling) or
+    ``"adamw"`` (learning rate ``lr``). In every case
     biases and normalisation parameters get no weight decay (nor LARS adaptation), the
     predictor's learning rate is multiplied by ``predictor_lr_scale``, and the rate rises
     linearly over ``warmup_fraction`` of the steps, then decays to 0 by a cosine.
@@ -36,6 +37,10 @@ class PretrainConfig:
 
     ``time_budget_s``: when set, the number of epochs is planned from a measured step time so
     that training fits the budget (``epochs`` is then ignored).
+
+    ``guard``: compare the trained encoder with the starting one by a label-free score and ship
+    the better (:func:`labellight.ml.quality.choose_backbone`); None: only when starting from
+    weights.
     """
 
     backbone: str = "resnet18"
@@ -58,6 +63,7 @@ class PretrainConfig:
     freeze_norm_stats: bool = False
     train_last_stages: int | None = None
     time_budget_s: float | None = None
+    guard: bool | None = None
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONE_NAMES:
@@ -84,21 +90,27 @@ class PretrainConfig:
 
     @property
     def optimizer_lr(self) -> float:
-        """The peak learning rate: ``lr`` x batch_size / 256 for LARS (linear scaling), else ``lr``."""
-        return self.lr * self.batch_size / 256 if self.optimizer == "lars" else self.lr
+        """The peak learning rate: ``lr`` x batch_size / 256 for LARS and SGD (linear scaling), else ``lr``."""
+        return self.lr if self.optimizer == "adamw" else self.lr * self.batch_size / 256
 
 
-# Images seen in a run (epochs x dataset size) the presets aim for, and the epoch bounds. CPU
-# figures measured on 2 cores of an AVX512-BF16 EPYC: ~36 images/s with bf16 autocast, ~19 in
-# fp32, so 3,600 (bf16) or 2,400 (fp32) images take ~100-130 s. GPU: ~6,000 images/s at 32 px
-# and ~4,000 at 64 px on an H200, so 2M images take ~8 minutes.
-_CPU_IMAGES_SEEN_BF16 = 3_600
-_CPU_IMAGES_SEEN_FP32 = 2_400
-_CPU_EPOCHS = (2, 20)
+# Images seen in a run (epochs x dataset size) the presets aim for, and the epoch bounds. CPU: the
+# full ResNet-18 trained at ~36 images/s (bf16) and ~19 (fp32) on 2 quiet cores of an AVX512-BF16
+# EPYC; width 32 has a quarter of its compute, and about 2.5x its speed at these small sizes
+# (per-layer overheads), so ~90 and ~50 images/s: 12,000 or 6,000 images take about two
+# minutes. GPU: ~6,000 images/s at 32 px and ~4,000 at 64 px on an H200 (full ResNet-18), so
+# 2M images take ~8 minutes.
+_CPU_IMAGES_SEEN_BF16 = 12_000
+_CPU_IMAGES_SEEN_FP32 = 6_000
+_CPU_EPOCHS = (2, 40)
 _GPU_IMAGES_SEEN = 2_000_000
 _GPU_EPOCHS = (20, 400)
 _CPU_IMAGE_SIZE = 32
 _GPU_IMAGE_SIZE = 64
+# BYOL: 10 epochs of warm-up; tau_base 0.99 for runs of up to 300 epochs (0.996 for 1000, more
+# than the presets ever plan).
+_PAPER_WARMUP_EPOCHS = 10
+_SHORT_RUN_TAU_BASE = 0.99
 
 
 def _epochs_for(n_images: int, images_seen: int, bounds: tuple[int, int]) -> int:
@@ -108,10 +120,15 @@ def _epochs_for(n_images: int, images_seen: int, bounds: tuple[int, int]) -> int
 def preset(device: torch.device, n_images: int, *, source_size: int | None = None) -> PretrainConfig:
     """A configuration that fits the device and the dataset size.
 
-    CPU: ResNet-18 on 32 px images, batches of 32, bf16 autocast where the CPU has native bf16:
-    ~300 images pretrain in about 1.5-2 minutes on 2 cores. GPU: 64 px images, batches of 256,
-    wider heads and ~2M images seen (20-400 epochs). ``source_size`` (the side of the pixel
-    cache) caps ``image_size``: upsampling adds compute, not information.
+    GPU: BYOL's recipe at a smaller scale: full ResNet-18 on 64 px images, batches of 256, LARS
+    (lr 0.2 x 256/256, weight decay 1.5e-6, 10 warm-up epochs up to a tenth of the run), tau_base
+    0.99, ~2M images seen (20-400 epochs), 2048-wide heads.
+    CPU: ResNet-18 at width 32 on 32 px images, batches of 64, AdamW (LARS needs large batches),
+    tau_base 0.99, bf16 autocast where the CPU has native bf16; about two minutes on 2 cores.
+    So short a run can leave the encoder worse than its random start (measured on digits), so
+    the CPU preset guards even a random start.
+    ``source_size`` (the side of the pixel cache) caps ``image_size``: upsampling adds compute,
+    not information.
     """
     if n_images < 2:
         raise ValueError(f"pretraining needs at least 2 images, got {n_images}")
@@ -119,11 +136,16 @@ def preset(device: torch.device, n_images: int, *, source_size: int | None = Non
         raise ValueError(f"source_size must be >= 8, got {source_size}")
     cap = source_size or max(_CPU_IMAGE_SIZE, _GPU_IMAGE_SIZE)
     if device.type == "cuda":
+        epochs = _epochs_for(n_images, _GPU_IMAGES_SEEN, _GPU_EPOCHS)
         return PretrainConfig(
             image_size=min(_GPU_IMAGE_SIZE, cap),
             batch_size=256,
-            lr=2e-3,
-            epochs=_epochs_for(n_images, _GPU_IMAGES_SEEN, _GPU_EPOCHS),
+            optimizer="lars",
+            lr=0.2,
+            weight_decay=1.5e-6,
+            warmup_fraction=min(0.1, _PAPER_WARMUP_EPOCHS / epochs),
+            tau_base=_SHORT_RUN_TAU_BASE,
+            epochs=epochs,
             proj_hidden=2048,
             proj_dim=256,
             pred_hidden=2048,
@@ -131,9 +153,13 @@ def preset(device: torch.device, n_images: int, *, source_size: int | None = Non
     cpu_bf16 = cpu_has_native_bf16()
     images_seen = _CPU_IMAGES_SEEN_BF16 if cpu_bf16 else _CPU_IMAGES_SEEN_FP32
     return PretrainConfig(
+        backbone="resnet18_w32",
         image_size=min(_CPU_IMAGE_SIZE, cap),
-        batch_size=32,
-        tau_base=0.97,
+        batch_size=64,
+        optimizer="adamw",
+        lr=1e-3,
+        tau_base=_SHORT_RUN_TAU_BASE,
         cpu_bf16=cpu_bf16,
+        guard=True,
         epochs=_epochs_for(n_images, images_seen, _CPU_EPOCHS),
     )

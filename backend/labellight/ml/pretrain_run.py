@@ -26,6 +26,9 @@ from labellight.ml.device import autocast
 from labellight.ml.lars import LARS, split_decay_groups
 from labellight.ml.pretrain_config import PretrainConfig
 
+# Momentum of LARS and SGD (BYOL, SimSiam).
+_MOMENTUM = 0.9
+
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """LR multiplier at step k: (k + 1) / W during warm-up, then (1 + cos(pi (k - W) / (K - W))) / 2."""
@@ -40,7 +43,7 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
 
 
 def build_optimizer(model: BYOL, config: PretrainConfig) -> torch.optim.Optimizer:
-    """LARS or AdamW over four groups: (encoder + projector | predictor) x (weights | excluded).
+    """LARS, SGD or AdamW over four groups: (encoder + projector | predictor) x (weights | excluded).
 
     Excluded (biases, normalisation parameters): no weight decay and no LARS adaptation. The
     predictor's groups run at ``predictor_lr_scale`` times the rate.
@@ -56,9 +59,11 @@ def build_optimizer(model: BYOL, config: PretrainConfig) -> torch.optim.Optimize
         groups.append({"params": excluded, "lr": lr, "weight_decay": 0.0, "adapt": False})
     groups = [group for group in groups if group["params"]]
     if config.optimizer == "lars":
-        return LARS(groups, lr=base_lr)
+        return LARS(groups, lr=base_lr, momentum=_MOMENTUM)
     for group in groups:
         del group["adapt"]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=base_lr, momentum=_MOMENTUM)
     return torch.optim.AdamW(groups, lr=base_lr)
 
 
