@@ -89,17 +89,20 @@ def _planned_schedule(
     init_state: Mapping[str, Any] | None,
 ) -> tuple[Schedule, float | None]:
     """The run's schedule: configured epochs, or (time budget) the epochs of the checkpoint being
-    resumed, or epochs planned from the measured step time of a throw-away run."""
+    resumed, or epochs planned from the measured step time of a throw-away run. The budget
+    covers building the probe, the probe and training; the guard's scoring comes on top."""
     n_images = pixels.shape[0]
     schedule = schedule_for(n_images, config)
     if config.time_budget_s is None:
         return schedule, None
     if resume_from is not None:
         return schedule_for(n_images, config, int(resume_from["total_steps"]) // schedule.steps_per_epoch), None
+    started = time.monotonic()
     probe = PretrainRun(config, total_steps=1_000_000, device=device, init_state=init_state)
     rows = next(epoch_batches(n_images, schedule, config.seed, 0))
     batch = load_batch(pixels, rows, device)
-    epochs, seconds_per_step = plan_epochs(config.time_budget_s, n_images, config, lambda: probe.train_step(batch))
+    budget_s = config.time_budget_s - (time.monotonic() - started)
+    epochs, seconds_per_step = plan_epochs(budget_s, n_images, config, lambda: probe.train_step(batch))
     return schedule_for(n_images, config, epochs), seconds_per_step
 
 
