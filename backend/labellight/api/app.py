@@ -9,12 +9,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens
 from labellight.config import get_settings
-from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized, Unavailable
+from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 ERROR_STATUS: dict[type[Exception], int] = {
-    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401, Unavailable: 503,
+    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401,
 }
 
 SECURITY_HEADERS = {

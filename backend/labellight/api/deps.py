@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from labellight.db.models import User
-from labellight.db.session import get_sessionmaker
+from labellight.db.session import session_scope
 from labellight.services import accounts
 from labellight.services.errors import Unauthorized
 
@@ -19,15 +19,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session() -> Iterator[Session]:
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the response is sent, so a client that reads it sees the change.

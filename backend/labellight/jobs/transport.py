@@ -6,7 +6,7 @@ from functools import lru_cache
 from celery import Celery
 
 from labellight.config import Settings, get_settings
-from labellight.jobs.routes import QUEUE_CPU, QUEUE_GPU, QUEUES, TASK_NAMES, TASK_ROUTES, JobKind
+from labellight.jobs.routes import QUEUE_CPU, QUEUES, TASK_NAMES, TASK_ROUTES, JobKind
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,6 @@ def make_celery(settings: Settings | None = None) -> Celery:
 @lru_cache
 def get_producer() -> Celery:
     return make_celery()
-
-
-ALL_QUEUES = (QUEUE_CPU, QUEUE_GPU)
 
 
 def send_job(kind: JobKind, job_id: int) -> bool:

@@ -15,7 +15,3 @@ class InvalidInput(Exception):
 
 class Unauthorized(Exception):
     """Bad credentials or no valid session/token (401)."""
-
-
-class Unavailable(Exception):
-    """A dependency (broker, model) is not ready; try again later (503 or 409 by context)."""
