@@ -94,12 +94,11 @@ class PretrainConfig:
         return self.lr if self.optimizer == "adamw" else self.lr * self.batch_size / 256
 
 
-# Images seen in a run (epochs x dataset size) the presets aim for, and the epoch bounds. CPU: the
-# full ResNet-18 trained at ~36 images/s (bf16) and ~19 (fp32) on 2 quiet cores of an AVX512-BF16
-# EPYC; width 32 has a quarter of its compute, and about 2.5x its speed at these small sizes
-# (per-layer overheads), so ~90 and ~50 images/s: 12,000 or 6,000 images take about two
-# minutes. GPU: ~6,000 images/s at 32 px and ~4,000 at 64 px on an H200 (full ResNet-18), so
-# 2M images take ~8 minutes.
+# Images seen in a run (epochs x dataset size) the presets aim for, and the epoch bounds. CPU,
+# measured on 2 cores of an AVX512-BF16 EPYC at 32 px, batches of 64: ResNet-18 at width 32
+# trains at ~125 images/s with bf16 autocast and ~65 in fp32 (the full ResNet-18: ~38 and ~16),
+# so 12,000 or 6,000 images take about 1.5 minutes. GPU: ~6,000 images/s at 32 px and ~4,000
+# at 64 px on an H200 (full ResNet-18), so 2M images take ~8 minutes.
 _CPU_IMAGES_SEEN_BF16 = 12_000
 _CPU_IMAGES_SEEN_FP32 = 6_000
 _CPU_EPOCHS = (2, 40)
@@ -124,7 +123,7 @@ def preset(device: torch.device, n_images: int, *, source_size: int | None = Non
     (lr 0.2 x 256/256, weight decay 1.5e-6, 10 warm-up epochs up to a tenth of the run), tau_base
     0.99, ~2M images seen (20-400 epochs), 2048-wide heads.
     CPU: ResNet-18 at width 32 on 32 px images, batches of 64, AdamW (LARS needs large batches),
-    tau_base 0.99, bf16 autocast where the CPU has native bf16; about two minutes on 2 cores.
+    tau_base 0.99, bf16 autocast where the CPU has native bf16; about 1.5 minutes on 2 cores.
     So short a run can leave the encoder worse than its random start (measured on digits), so
     the CPU preset guards even a random start.
     ``source_size`` (the side of the pixel cache) caps ``image_size``: upsampling adds compute,
