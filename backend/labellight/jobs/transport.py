@@ -6,6 +6,7 @@ from functools import lru_cache
 from celery import Celery
 
 from labellight.config import Settings, get_settings
+from labellight.jobs import file_broker
 from labellight.jobs.routes import QUEUE_CPU, QUEUES, TASK_NAMES, TASK_ROUTES, JobKind
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,13 @@ def _filesystem_transport_options(settings: Settings) -> dict[str, object]:
 def make_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured for LabelLight: JSON only, late acks, prefetch 1, our routes."""
     settings = settings or get_settings()
-    app = Celery("labellight", broker=settings.resolved_broker_url)
+    broker_url = settings.resolved_broker_url
     transport_options: dict[str, object] = {}
-    if settings.resolved_broker_url.startswith("filesystem"):
+    if broker_url.startswith("filesystem://"):
+        file_broker.register()
+        broker_url = broker_url.replace("filesystem://", f"{file_broker.SCHEME}://", 1)
         transport_options = _filesystem_transport_options(settings)
+    app = Celery("labellight", broker=broker_url)
     app.conf.update(
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
