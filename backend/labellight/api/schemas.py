@@ -177,6 +177,7 @@ class PredictionPublic(BaseModel):
     model_version: str
     backbone_version: int
     classifier_version: int
+    ood_threshold: float | None
     predictions: list[FilePredictionPublic]
 
 

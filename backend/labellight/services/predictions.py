@@ -1,5 +1,6 @@
 """Predict classes of uploaded images with the project's current classifier."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,8 @@ class PredictionSet:
     backbone_version: int
     classifier_version: int
     predictions: list[FilePrediction]
+    ood_threshold: float | None
+    """Nearest-neighbour distance beyond which an image is out of distribution (None: not calibrated)."""
 
     @property
     def model_version(self) -> str:
@@ -113,7 +116,7 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     return PredictionSet(backbone.version, classifier.version, [
         FilePrediction(name, s, bool(p.max() < threshold), bool(d > threshold_ood), float(d), e)
         for (name, _), s, p, d, e in zip(files, scores, probs, distances, nearest, strict=True)
-    ])
+    ], threshold_ood if math.isfinite(threshold_ood) else None)
 
 
 def _nearest_labeled(session: Session, project_id: int, backbone: Backbone, vectors: np.ndarray,

@@ -62,7 +62,7 @@ def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: C
                                 evidence)
     return PredictionPublic(
         model_version=found.model_version, backbone_version=found.backbone_version,
-        classifier_version=found.classifier_version,
+        classifier_version=found.classifier_version, ood_threshold=found.ood_threshold,
         predictions=[FilePredictionPublic.model_validate(p) for p in found.predictions],
     )
 
