@@ -32,6 +32,11 @@ def counts(session: Session, project_id: int) -> ProjectCounts:
     return ProjectCounts(int(total), int(labeled))
 
 
+def image_labels(session: Session, project_id: int) -> dict[int, int | None]:
+    """Every image id of the project with its class id (None when unlabeled)."""
+    return dict(session.execute(select(Image.id, Image.class_id).where(Image.project_id == project_id)).tuples().all())
+
+
 def current_backbone(session: Session, project_id: int) -> Backbone | None:
     """The newest backbone whose embeddings and index are ready."""
     return session.scalar(

@@ -2,11 +2,10 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Image, User
+from labellight.db.models import User
 from labellight.services.errors import Conflict
 from labellight.services.model_store import embedding_map
 from labellight.services.projects import get_project
@@ -32,8 +31,7 @@ def project_map(session: Session, user: User, project_id: int) -> EmbeddingMap:
     if backbone is None:
         raise Conflict("the map needs embeddings: pretrain the project first")
     ids, xy = embedding_map(backbone)
-    labels = dict(session.execute(
-        select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples().all())
+    labels = project_rows.image_labels(session, project.id)
     return EmbeddingMap(backbone.version, [
         MapPoint(int(i), float(x), float(y), labels[int(i)])
         for i, (x, y) in zip(ids, xy, strict=True) if int(i) in labels

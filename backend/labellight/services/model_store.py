@@ -1,6 +1,7 @@
 """Loading a project's model files: backbones, heads, embeddings and indexes, cached per version."""
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,12 @@ class Embeddings:
     vectors: np.ndarray
     ood_threshold: float = float("inf")
     """Nearest-neighbour distance beyond which a query is out of distribution (see ml.ood)."""
+
+    def restricted_to(self, image_ids: Iterable[int]) -> "Embeddings":
+        """Only the rows of ``image_ids`` (e.g. the images that still exist)."""
+        wanted = np.fromiter(image_ids, dtype=np.int64)
+        keep = np.isin(self.ids, wanted)
+        return Embeddings(self.ids[keep], self.vectors[keep], self.ood_threshold)
 
     def rows_of(self, image_ids: np.ndarray) -> np.ndarray:
         """Row of each image id, -1 where the image has no embedding yet."""

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
@@ -36,11 +35,8 @@ def _labeled_embeddings(session: Session, project: Project) -> tuple[Embeddings,
     backbone = project_rows.current_backbone(session, project.id)
     if backbone is None:
         raise Conflict("review needs embeddings: pretrain the project first")
-    labels = dict(session.execute(
-        select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples().all())
-    emb = embeddings(backbone)
-    keep = np.isin(emb.ids, np.fromiter(labels, dtype=np.int64, count=len(labels)))
-    emb = Embeddings(emb.ids[keep], emb.vectors[keep])
+    labels = project_rows.image_labels(session, project.id)
+    emb = embeddings(backbone).restricted_to(labels)
     y = np.array([labels[int(i)] if labels[int(i)] is not None else -1 for i in emb.ids], dtype=np.int64)
     return emb, y
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
@@ -76,16 +75,12 @@ def suggest(session: Session, user: User, project_id: int, strategy: Strategy, c
 
 
 def _pool(session: Session, project: Project) -> _Pool:
-    labels: dict[int, int | None] = dict(
-        session.execute(select(Image.id, Image.class_id).where(Image.project_id == project.id)).tuples().all()
-    )
+    labels = project_rows.image_labels(session, project.id)
     backbone: Backbone | None = project_rows.current_backbone(session, project.id)
     if backbone is None:
         ids = np.array(sorted(labels), dtype=np.int64)
         return _Pool(ids, [labels[int(i)] for i in ids], None, None)
-    emb = embeddings(backbone)
-    keep = np.isin(emb.ids, np.fromiter(labels, dtype=np.int64, count=len(labels)))
-    emb = Embeddings(emb.ids[keep], emb.vectors[keep])
+    emb = embeddings(backbone).restricted_to(labels)
     classifier = project_rows.current_classifier(session, project.id)
     usable = classifier if classifier is not None and classifier.backbone_id == backbone.id else None
     return _Pool(emb.ids, [labels[int(i)] for i in emb.ids], emb, usable)
