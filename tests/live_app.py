@@ -1,6 +1,7 @@
 """Start LabelLight for real in subprocesses: migrate, a Celery worker and the API server."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -84,20 +85,30 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout:
     raise RuntimeError(f"the server did not become healthy:\n{log.read_text()[-3000:]}")
 
 
+def _unused_redis_db() -> int:
+    """An empty Redis database number, so that concurrent test sessions do not share a broker."""
+    numbers = list(range(1, 16))
+    random.shuffle(numbers)
+    for number in numbers:
+        if redis.Redis.from_url(f"{REDIS_URL}/{number}").dbsize() == 0:
+            return number
+    raise RuntimeError("every Redis database 1-15 holds keys; flush the stale ones")
+
+
 @contextmanager
 def production_services() -> Iterator[dict[str, str]]:
     """A fresh PostgreSQL database and a Redis database number for one test session."""
     name = f"labellight_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    redis_db = 7
-    redis.Redis.from_url(f"{REDIS_URL}/{redis_db}").flushdb()
+    redis_db = _unused_redis_db()
     try:
         yield {
             "LABELLIGHT_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
             "LABELLIGHT_BROKER_URL": f"{REDIS_URL}/{redis_db}",
         }
     finally:
+        redis.Redis.from_url(f"{REDIS_URL}/{redis_db}").flushdb()
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
