@@ -31,6 +31,7 @@ def project_public(summary: ProjectSummary) -> ProjectPublic:
         backbone_version=summary.backbone.version if summary.backbone else None,
         classifier_version=summary.classifier.version if summary.classifier else None,
         cv_accuracy=summary.classifier.cv_accuracy if summary.classifier else None,
+        last_activity_at=summary.last_activity_at,
     )
 
 

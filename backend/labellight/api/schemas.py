@@ -61,6 +61,8 @@ class ProjectPublic(BaseModel):
     backbone_version: int | None
     classifier_version: int | None
     cv_accuracy: float | None
+    last_activity_at: datetime
+    """The newest of: the project's creation, an image upload, a label, a job created or finished."""
 
 
 class ImagePublic(BaseModel):
@@ -213,3 +215,21 @@ class TentativeLabelPublic(BaseModel):
     image: ImagePublic
     class_id: int
     confidence: float
+
+
+class ClassProbabilityPublic(Public):
+    class_id: int
+    probability: float
+
+
+class ReviewItemPublic(BaseModel):
+    image: ImagePublic
+    class_id: int
+    confidence: float
+    top: list[ClassProbabilityPublic]
+
+
+class ReviewPredictionsPublic(BaseModel):
+    model_version: str
+    total: int
+    items: list[ReviewItemPublic]

@@ -1,13 +1,14 @@
 """Projects and their classes, always looked up through their owner."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
 from labellight.db import projects as project_rows
-from labellight.db.models import Backbone, Classifier, LabelClass, Project, User
+from labellight.db.models import Backbone, Classifier, Image, Job, LabelClass, Project, User
 from labellight.services.errors import Conflict, InvalidInput, NotFound
 from labellight.storage import get_storage
 from labellight.storage.keys import project_prefix
@@ -23,6 +24,8 @@ class ProjectSummary:
     counts: project_rows.ProjectCounts
     backbone: Backbone | None
     classifier: Classifier | None
+    last_activity_at: datetime
+    """The newest of: the project's creation, an image upload, a label, a job created or finished."""
 
 
 def clean_name(name: str, what: str, max_length: int) -> str:
@@ -55,7 +58,20 @@ def summarise(session: Session, project: Project) -> ProjectSummary:
         counts=project_rows.counts(session, project.id),
         backbone=project_rows.current_backbone(session, project.id),
         classifier=project_rows.current_classifier(session, project.id),
+        last_activity_at=last_activity(session, project),
     )
+
+
+def last_activity(session: Session, project: Project) -> datetime:
+    """When anything last happened in the project (uploads, labels, jobs), else when it was created."""
+    times = session.execute(select(
+        select(func.max(Image.created_at)).where(Image.project_id == project.id).scalar_subquery(),
+        select(func.max(Image.labeled_at)).where(Image.project_id == project.id).scalar_subquery(),
+        select(func.max(Job.created_at)).where(Job.project_id == project.id).scalar_subquery(),
+        select(func.max(Job.finished_at)).where(Job.project_id == project.id).scalar_subquery(),
+    )).one()
+    stamps: list[datetime] = [project.created_at, *(t for t in times if t is not None)]
+    return max(stamps)
 
 
 def list_projects(session: Session, user: User) -> list[ProjectSummary]:

@@ -6,13 +6,13 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Image, Project, User
+from labellight.db.models import Backbone, Image, Project, User
 from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.ml.mislabels import suspected_mislabels
 from labellight.ml.propagation import propagate_labels
-from labellight.services.errors import Conflict
+from labellight.services.errors import Conflict, NotFound
 from labellight.services.images import images_by_id
-from labellight.services.model_store import Embeddings, embeddings
+from labellight.services.model_store import Embeddings, embeddings, linear_head
 from labellight.services.projects import get_project
 
 
@@ -28,6 +28,29 @@ class TentativeLabel:
     image: Image
     class_id: int
     confidence: float
+
+
+@dataclass(frozen=True)
+class ClassProbability:
+    class_id: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """The classifier's guess for an unlabeled image: its top class, that class's probability, the top few."""
+
+    image: Image
+    class_id: int
+    confidence: float
+    top: list[ClassProbability]
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    model_version: str
+    total: int
+    items: list[ReviewItem]
 
 
 def _labeled_embeddings(session: Session, project: Project) -> tuple[Embeddings, np.ndarray]:
@@ -70,3 +93,32 @@ def propagated_labels(session: Session, user: User, project_id: int, min_confide
     rows = rows[np.argsort(-confidence[rows], kind="stable")][:limit]
     images = images_by_id(session, project.id, [int(emb.ids[r]) for r in rows])
     return [TentativeLabel(images[int(emb.ids[r])], int(tentative[r]), float(confidence[r])) for r in rows]
+
+
+def review_predictions(session: Session, user: User, project_id: int, class_id: int | None, descending: bool,
+                       offset: int, limit: int, top_k: int = 3) -> ReviewPage:
+    """One page of the classifier's guesses for the unlabeled, embedded images, ordered by confidence (the
+    top probability; ties by image id), optionally only those guessed as ``class_id``."""
+    project = get_project(session, user, project_id)
+    if class_id is not None and all(c.id != class_id for c in project.classes):
+        raise NotFound(f"class {class_id} is not a class of this project")
+    classifier = project_rows.current_classifier(session, project.id)
+    backbone = session.get(Backbone, classifier.backbone_id) if classifier else None
+    if classifier is None or backbone is None:
+        raise Conflict("the project has no classifier yet: label images and train one")
+    labels = project_rows.image_labels(session, project.id)
+    emb = embeddings(backbone).restricted_to(i for i, c in labels.items() if c is None)
+    head = linear_head(classifier)
+    probs = head.predict_proba(emb.vectors) if len(emb.ids) else np.zeros((0, len(head.classes)))
+    best = probs.argmax(axis=1)
+    confidence = probs.max(axis=1, initial=0.0)
+    rows = np.arange(len(emb.ids)) if class_id is None else np.flatnonzero(head.classes[best] == class_id)
+    # lexsort: the last key is the primary one; image ids break ties so that pages never overlap.
+    rows = rows[np.lexsort((emb.ids[rows], -confidence[rows] if descending else confidence[rows]))]
+    page = rows[offset:offset + limit]
+    images = images_by_id(session, project.id, [int(emb.ids[r]) for r in page])
+    items = [ReviewItem(images[int(emb.ids[r])], int(head.classes[best[r]]), float(confidence[r]),
+                        [ClassProbability(int(head.classes[j]), float(probs[r, j]))
+                         for j in np.argsort(-probs[r], kind="stable")[:top_k]])
+             for r in page if int(emb.ids[r]) in images]
+    return ReviewPage(f"b{backbone.version}.c{classifier.version}", len(rows), items)

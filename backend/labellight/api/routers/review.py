@@ -1,12 +1,20 @@
-"""Review: suspected mislabels and labels propagated to unlabeled neighbours."""
+"""Review: the classifier's guesses by confidence, suspected mislabels and labels propagated to unlabeled
+neighbours."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.presenters import image_public
-from labellight.api.schemas import ImagePublic, MislabelPublic, TentativeLabelPublic
+from labellight.api.schemas import (
+    ClassProbabilityPublic,
+    ImagePublic,
+    MislabelPublic,
+    ReviewItemPublic,
+    ReviewPredictionsPublic,
+    TentativeLabelPublic,
+)
 from labellight.services import review
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["review"])
@@ -31,3 +39,16 @@ def list_propagated_labels(project_id: int, user: CurrentUser, session: SessionD
 def list_near_duplicates(project_id: int, user: CurrentUser, session: SessionDep,
                          threshold: Annotated[float, Query(ge=0.5, le=1.0)] = 0.95) -> list[list[ImagePublic]]:
     return [[image_public(i) for i in group] for group in review.near_duplicates(session, user, project_id, threshold)]
+
+
+@router.get("/predictions/review")
+def review_predictions(project_id: int, user: CurrentUser, session: SessionDep,
+                       class_id: Annotated[int | None, Query(description="only images guessed as this class")] = None,
+                       order: Annotated[Literal["asc", "desc"], Query(description="by confidence")] = "asc",
+                       offset: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ReviewPredictionsPublic:
+    found = review.review_predictions(session, user, project_id, class_id, order == "desc", offset, limit)
+    return ReviewPredictionsPublic(model_version=found.model_version, total=found.total, items=[
+        ReviewItemPublic(image=image_public(i.image), class_id=i.class_id, confidence=i.confidence,
+                         top=[ClassProbabilityPublic.model_validate(t) for t in i.top])
+        for i in found.items])
