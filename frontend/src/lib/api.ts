@@ -44,6 +44,8 @@ export interface Project {
   backbone_version: number | null;
   classifier_version: number | null;
   cv_accuracy: number | null;
+  /** The newest of: creation, an image upload, a label, a job created or finished. */
+  last_activity_at: string;
 }
 
 export interface Image {
@@ -176,12 +178,15 @@ export interface ClassifierInfo {
   n_labels: number;
   n_folds: number;
   classes: Class[];
+  /** Out-of-fold report (null for classifiers trained before reports existed). */
+  metrics: ClassificationReport | null;
   created_at: string;
 }
 
 export interface ModelInfo {
   backbone_version: number | null;
   classifier: ClassifierInfo | null;
+  learning_curve: LearningCurvePoint[];
 }
 
 export interface ClassProbability {
@@ -555,4 +560,75 @@ export const api = {
 export const ACTIVE_STATES: JobState[] = ['queued', 'running'];
 export function isActive(job: Pick<Job, 'state'>): boolean {
   return ACTIVE_STATES.includes(job.state);
+}
+
+// ---------------------------------------------------------------- review and model pages
+
+/** Out-of-fold classification report; `confusion[i][j]`: images of `classes[i]` predicted `classes[j]`. */
+export interface ClassificationReport {
+  accuracy: number;
+  classes: number[];
+  precision: number[];
+  recall: number[];
+  support: number[];
+  confusion: number[][];
+}
+
+export interface LearningCurvePoint {
+  version: number;
+  n_labels: number;
+  cv_accuracy: number | null;
+}
+
+export interface ReviewItem {
+  image: Image;
+  /** The guessed class (the top one) and its probability. */
+  class_id: number;
+  confidence: number;
+  top: { class_id: number; probability: number }[];
+}
+
+export interface ReviewPage {
+  model_version: string;
+  total: number;
+  items: ReviewItem[];
+}
+
+export type ReviewOrder = 'asc' | 'desc';
+
+export interface Mislabel {
+  image: Image;
+  suggested_class_id: number;
+  score: number;
+}
+
+export interface TentativeLabel {
+  image: Image;
+  class_id: number;
+  confidence: number;
+}
+
+/** The classifier's guesses for unlabeled images by confidence (409 before a classifier exists). */
+export function reviewPredictions(
+  projectId: number,
+  q: { class_id?: number; order?: ReviewOrder; offset?: number; limit?: number } = {},
+): Promise<ReviewPage> {
+  return request<ReviewPage>('GET', `${p(projectId)}/predictions/review`, { query: q });
+}
+
+/** Labeled images whose label looks wrong, most suspicious first (409 before embeddings exist). */
+export function suspectedMislabels(projectId: number, limit = 50): Promise<Mislabel[]> {
+  return request<Mislabel[]>('GET', `${p(projectId)}/mislabels`, { query: { limit } });
+}
+
+/** Labels spread to unlabeled neighbours, most confident first (409 before embeddings exist). */
+export function propagatedLabels(projectId: number, minConfidence = 0, limit = 100): Promise<TentativeLabel[]> {
+  return request<TentativeLabel[]>('GET', `${p(projectId)}/propagated-labels`, {
+    query: { min_confidence: minConfidence, limit },
+  });
+}
+
+/** Path (under the site's origin) of the prediction endpoint, for copy-paste examples. */
+export function predictPath(projectId: number, topK = 3): string {
+  return buildUrl(`${p(projectId)}/predict`, { top_k: topK });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { href, parseHash } from './routes';
+import { PROJECT_TABS, TAB_LABELS, href, parseHash } from './routes';
 import { duration, pct, reasonText } from './format';
 
 describe('hash routes', () => {
@@ -24,6 +24,16 @@ describe('hash routes', () => {
     expect(href.similar(4, 9)).toBe('#/projects/4/search?image=9');
     const r = parseHash(href.project(4, 'label'));
     expect(r.name === 'project' && r.tab).toBe('label');
+    for (const tab of ['review', 'model'] as const) {
+      const t = parseHash(href.project(4, tab));
+      expect(t.name === 'project' && t.tab).toBe(tab);
+    }
+  });
+
+  it('labels every tab', () => {
+    for (const tab of PROJECT_TABS) expect(TAB_LABELS[tab]).toMatch(/\S/);
+    expect(PROJECT_TABS).toContain('review');
+    expect(PROJECT_TABS).toContain('model');
   });
 });
 

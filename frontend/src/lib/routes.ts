@@ -11,7 +11,9 @@ export const PROJECT_TABS = [
   'label',
   'images',
   'map',
+  'review',
   'train',
+  'model',
   'predict',
   'search',
 ] as const;
@@ -25,7 +27,9 @@ export const TAB_LABELS: Record<ProjectTab, string> = {
   label: 'Label batch',
   images: 'Images',
   map: 'Map',
+  review: 'Review',
   train: 'Train',
+  model: 'Model',
   predict: 'Predict',
   search: 'Search',
 };
