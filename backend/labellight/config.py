@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     max_archive_entries: int = 20_000
     max_archive_bytes: int = 4 * 2**30
 
+    upload_chunk_bytes: int = Field(default=8 * 2**20, ge=1)
+    """Chunk size of resumable uploads: the size clients are told to send and the most one PUT may carry."""
+    upload_session_hours: float = Field(default=24.0, gt=0)
+    """A resumable upload expires this long after its last chunk; its partial file is then removed."""
+
     pretrained_weights: Path | None = None
     """A local backbone weights file (torch state dict) that pretraining starts from, guarded: BYOL
     never ships a backbone worse than its start. Nothing is ever downloaded."""

@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from labellight.api.routers import auth, images, jobs, models, projects, review, tokens
+from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
 from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
@@ -49,7 +49,7 @@ def _api_router() -> APIRouter:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, tokens, projects, images, models, jobs, review):
+    for module in (auth, tokens, projects, images, upload_sessions, models, jobs, review):
         api.include_router(module.router)
     return api
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Public(BaseModel):
@@ -233,3 +233,33 @@ class ReviewPredictionsPublic(BaseModel):
     model_version: str
     total: int
     items: list[ReviewItemPublic]
+
+
+class UploadSessionCreate(BaseModel):
+    filename: str = Field(min_length=1, max_length=1024)
+    size: int = Field(ge=1, description="the file's size in bytes")
+
+    @field_validator("filename")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        if not name.strip() or not name.isprintable():
+            raise ValueError("the file name must be non-blank printable text (no control characters)")
+        return name
+
+
+class UploadSessionPublic(Public):
+    id: str
+    filename: str
+    size: int
+    received: int
+    chunk_size: int
+    expires_at: datetime
+
+
+class UploadSessionsComplete(BaseModel):
+    session_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class UploadOffsetConflict(BaseModel):
+    detail: str
+    received: int

@@ -13,6 +13,7 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import send_job
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.projects import get_project
+from labellight.services.upload_sessions import remove_expired_uploads
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def retry_job(session: Session, user: User, job_id: int) -> Job:
 
 
 def sweep(resend_queued: bool) -> int:
-    """Re-queue running jobs whose lease expired (their worker died); fail those out of attempts.
+    """Re-queue running jobs whose lease expired (their worker died); fail those out of attempts; remove
+    expired upload sessions.
 
     With ``resend_queued`` (at worker start) queued jobs are sent again too: an embedded broker loses
     the message of a task that was running when its worker was killed. A duplicate is harmless because
@@ -78,4 +80,7 @@ def sweep(resend_queued: bool) -> int:
         send_job(kind, job_id)
     if to_send:
         log.info("sweeper sent %d job(s) again", len(to_send))
+    expired = remove_expired_uploads()
+    if expired:
+        log.info("sweeper removed %d expired upload session(s)", expired)
     return len(to_send)

@@ -26,6 +26,14 @@ class IncomingFile:
     stream: BinaryIO
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A file already in storage (a finished resumable upload): moved into the job's input, not copied."""
+
+    name: str
+    path: Path
+
+
 def safe_display_name(name: str) -> str:
     """The base name without control characters, at most 255 characters. Shown, never used as a path."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -33,27 +41,43 @@ def safe_display_name(name: str) -> str:
     return (cleaned or "unnamed")[:255]
 
 
-def start_ingest(session: Session, user: User, project_id: int, files: Sequence[IncomingFile]) -> Job:
-    """Stage every file, then queue one ingest job. On any error nothing stays behind."""
+def start_ingest(session: Session, user: User, project_id: int,
+                 files: Sequence[IncomingFile | StoredFile]) -> Job:
+    """Stage every file, then queue one ingest job. On any error nothing stays behind: copies are
+    removed and moved files go back where they were."""
     project = get_project(session, user, project_id)
     if not files:
         raise InvalidInput("no files were sent: use the multipart field 'files'")
     storage = get_storage()
     job = job_rows.create_job(session, project.id, JobKind.INGEST, {})
+    moved: list[tuple[Path, Path]] = []
     try:
         staged = []
         for index, incoming in enumerate(files):
             key = upload_key(project.id, job.id, index)
-            _copy(incoming.stream, storage.path(key))
+            target = storage.path(key)
+            if isinstance(incoming, StoredFile):
+                _move(incoming.path, target)
+                moved.append((incoming.path, target))
+            else:
+                _copy(incoming.stream, target)
             staged.append({"name": safe_display_name(incoming.name), "key": key})
         job.params = {"files": staged}
         session.commit()
     except BaseException:
         session.rollback()
+        for origin, target in moved:
+            _move(target, origin)
         storage.delete_tree(upload_prefix(project.id, job.id))
         raise
     send_job(JobKind.INGEST, job.id)
     return job
+
+
+def _move(source: Path, target: Path) -> None:
+    """A rename when both lie on one file system (they do under one storage root), else a copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, target)
 
 
 def _copy(stream: BinaryIO, target: Path) -> None:

@@ -25,6 +25,11 @@ def upload_key(project_id: int, job_id: int, index: int) -> str:
     return f"{upload_prefix(project_id, job_id)}/{index:05d}"
 
 
+def upload_session_key(project_id: int, session_id: str) -> str:
+    """The partial file of a resumable upload; ``session_id`` is server-generated (URL-safe base64)."""
+    return f"projects/{project_id}/upload-sessions/{session_id}"
+
+
 def backbone_prefix(project_id: int, version: int) -> str:
     return f"projects/{project_id}/backbones/{version}"
 
