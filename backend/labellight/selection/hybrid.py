@@ -30,12 +30,14 @@ def select_hybrid(
     seed: int = 0,
     *,
     pool_factor: int = DEFAULT_POOL_FACTOR,
+    excluded: np.ndarray | None = None,
 ) -> list[Suggestion]:
     """Up to ``budget`` unlabeled rows: uncertain, one per cluster, rare predicted classes first.
 
     ``embeddings`` (N, D); ``probs`` (N, C) from the classifier; ``label_counts`` (C,): labels per
     column of ``probs``. ``reason``: margin, cluster, predicted_class_index (a column of ``probs``)
-    and class_labels (that class's labels plus earlier picks of this batch).
+    and class_labels (that class's labels plus earlier picks of this batch). ``excluded`` rows (bool
+    mask) are never picked.
     """
     points = embedding_matrix(embeddings)
     margins = margin_scores(probs)
@@ -46,7 +48,7 @@ def select_hybrid(
         raise ValueError(f"label_counts must be {probs.shape[1]} counts >= 0, got {counts.dtype} {counts.shape}")
     if pool_factor < 1:
         raise ValueError(f"pool_factor must be >= 1, got {pool_factor}")
-    candidates = unlabeled_rows(labeled, points.shape[0])
+    candidates = unlabeled_rows(labeled, points.shape[0], excluded)
     n_picks = picks(budget, candidates.shape[0])
     if n_picks == 0:
         return []

@@ -12,18 +12,21 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from labellight.selection.pool import embedding_matrix, picks, unlabeled_rows
+from labellight.selection.pool import available_rows, embedding_matrix, picks
 from labellight.selection.suggestion import Suggestion
 
 
-def select_k_center(embeddings: np.ndarray, labeled: np.ndarray, budget: int, seed: int = 0) -> list[Suggestion]:
-    """Up to ``budget`` unlabeled rows of ``embeddings`` (N, D), farthest first.
+def select_k_center(
+    embeddings: np.ndarray, labeled: np.ndarray, budget: int, seed: int = 0, *, excluded: np.ndarray | None = None
+) -> list[Suggestion]:
+    """Up to ``budget`` unlabeled, not ``excluded`` rows of ``embeddings`` (N, D), farthest first.
 
     ``reason``: distance (L2 to the nearest labeled or earlier-chosen point when picked); the
     random first pick of an unlabeled pool has ``start: "random"`` instead.
     """
     points = embedding_matrix(embeddings)
-    candidates = unlabeled_rows(labeled, points.shape[0])
+    available = available_rows(labeled, points.shape[0], excluded)
+    candidates = np.flatnonzero(available)
     n_picks = picks(budget, candidates.shape[0])
     if n_picks == 0:
         return []
@@ -38,7 +41,6 @@ def select_k_center(embeddings: np.ndarray, labeled: np.ndarray, budget: int, se
         start = int(np.random.default_rng(seed).choice(candidates))
         chosen.append(Suggestion(index=start, reason={"strategy": "k_center", "start": "random"}))
         min_squared = _squared_distances(points, squared_norms, start)
-    available = ~labeled
     available[[s.index for s in chosen]] = False
     while len(chosen) < n_picks:
         row = int(np.argmax(np.where(available, min_squared, -1.0)))

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, identity
 
 from labellight.selection.clustering import kmeans
-from labellight.selection.pool import picks, unit_rows, unlabeled_rows
+from labellight.selection.pool import available_rows, picks, unit_rows
 from labellight.selection.suggestion import Suggestion
 
 PURITY = 0.95
@@ -77,6 +77,7 @@ def select_probcover(
     *,
     n_classes: int = 10,
     max_points: int = DEFAULT_MAX_POINTS,
+    excluded: np.ndarray | None = None,
 ) -> CoverSelection:
     """Up to ``budget`` unlabeled rows of ``embeddings`` (N, D) by greedy max coverage.
 
@@ -84,11 +85,12 @@ def select_probcover(
     ``n_classes`` pseudo-classes (use the project's number of classes) when None. ``reason``:
     delta, ball_gain (points newly covered by this pick, in the sampled graph) and coverage (the
     covered fraction after this pick). Once everything is covered, the rest are random picks.
+    ``excluded`` rows (bool mask) are never picked; they still count as points to cover.
     """
     points = unit_rows(embeddings)
     n = points.shape[0]
-    candidates = unlabeled_rows(labeled, n)
-    n_picks = picks(budget, candidates.shape[0])
+    available = available_rows(labeled, n, excluded)
+    n_picks = picks(budget, int(available.sum()))
     if max_points < 1:
         raise ValueError(f"max_points must be >= 1, got {max_points}")
     rng = np.random.default_rng(seed)
@@ -102,7 +104,7 @@ def select_probcover(
     if n_picks == 0:
         return CoverSelection([], delta, coverage_before, coverage_before)
     ball = _ball_graph(points[sample], delta)
-    chosen = _greedy_cover(ball, uncovered, ~labeled[sample], n_picks, rng)
+    chosen = _greedy_cover(ball, uncovered, available[sample], n_picks, rng)
     suggestions = [
         Suggestion(
             index=int(sample[row]),

@@ -18,7 +18,7 @@ import faiss
 import numpy as np
 
 from labellight.selection.clustering import kmeans
-from labellight.selection.pool import embedding_matrix, picks, unlabeled_rows
+from labellight.selection.pool import available_rows, embedding_matrix, picks
 from labellight.selection.suggestion import Suggestion
 
 _NEIGHBOURS = 20
@@ -45,11 +45,17 @@ def typicality(points: np.ndarray, queries: np.ndarray | None = None) -> np.ndar
     return scores
 
 
-def select_typical(embeddings: np.ndarray, labeled: np.ndarray, budget: int, seed: int = 0) -> list[Suggestion]:
+def select_typical(
+    embeddings: np.ndarray, labeled: np.ndarray, budget: int, seed: int = 0, *, excluded: np.ndarray | None = None
+) -> list[Suggestion]:
     """Up to ``budget`` unlabeled rows of ``embeddings`` (N, D), each the most typical point of a
-    cluster not yet covered by a label. ``reason``: cluster, cluster_size, typicality."""
+    cluster not yet covered by a label. ``reason``: cluster, cluster_size, typicality.
+
+    ``excluded`` rows (bool mask) are never picked but stay in the clusters: excluding a pick gives the
+    next most typical point of the same cluster (for the same ``seed``)."""
     points = embedding_matrix(embeddings)
-    candidates = unlabeled_rows(labeled, points.shape[0])
+    available = available_rows(labeled, points.shape[0], excluded)
+    candidates = np.flatnonzero(available)
     n_picks = picks(budget, candidates.shape[0])
     if n_picks == 0:
         return []
@@ -66,7 +72,7 @@ def select_typical(embeddings: np.ndarray, labeled: np.ndarray, budget: int, see
         c = int(min(open_clusters, key=lambda c: (covered[c], -sizes[c], c)))
         if c not in queues:
             # Typicality only for clusters actually visited.
-            queues[c] = _typicality_queue(points, labeled, np.flatnonzero(assignment == c), rng)
+            queues[c] = _typicality_queue(points, available, np.flatnonzero(assignment == c), rng)
         if not queues[c]:
             remaining[c] = 0  # the scored sample of a big cluster is used up
             continue
@@ -83,11 +89,11 @@ def select_typical(embeddings: np.ndarray, labeled: np.ndarray, budget: int, see
 
 
 def _typicality_queue(
-    points: np.ndarray, labeled: np.ndarray, members: np.ndarray, rng: np.random.Generator
+    points: np.ndarray, available: np.ndarray, members: np.ndarray, rng: np.random.Generator
 ) -> list[tuple[float, int]]:
-    """(typicality, row) of a cluster's unlabeled members (a sample of them in a big cluster), most
+    """(typicality, row) of a cluster's available members (a sample of them in a big cluster), most
     typical last (lower row on ties)."""
-    unlabeled = np.flatnonzero(~labeled[members])
+    unlabeled = np.flatnonzero(available[members])
     if unlabeled.shape[0] > _MAX_SCORED:
         unlabeled = np.sort(rng.choice(unlabeled, _MAX_SCORED, replace=False))
     scores = typicality(points[members], unlabeled)

@@ -45,23 +45,31 @@ def entropy_scores(probs: np.ndarray) -> np.ndarray:
     return entropy
 
 
-def select_least_confidence(probs: np.ndarray, labeled: np.ndarray, budget: int) -> list[Suggestion]:
+def select_least_confidence(
+    probs: np.ndarray, labeled: np.ndarray, budget: int, *, excluded: np.ndarray | None = None
+) -> list[Suggestion]:
     """The unlabeled rows whose top probability is lowest. ``reason``: least_confidence + top class."""
-    return _select_most_uncertain("least_confidence", least_confidence_scores(probs), probs, labeled, budget)
+    return _select_most_uncertain("least_confidence", least_confidence_scores(probs), probs, labeled, budget,
+                                  excluded=excluded)
 
 
-def select_margin(probs: np.ndarray, labeled: np.ndarray, budget: int) -> list[Suggestion]:
+def select_margin(
+    probs: np.ndarray, labeled: np.ndarray, budget: int, *, excluded: np.ndarray | None = None
+) -> list[Suggestion]:
     """The unlabeled rows with the smallest margins, most uncertain first (ties: lower row first).
 
     ``reason``: margin, top_probability and top_class_index (a column of ``probs``).
     """
     margins = margin_scores(probs)
-    return _select_most_uncertain("margin", margins, probs, labeled, budget, uncertainty=-margins)
+    return _select_most_uncertain("margin", margins, probs, labeled, budget, uncertainty=-margins,
+                                  excluded=excluded)
 
 
-def select_entropy(probs: np.ndarray, labeled: np.ndarray, budget: int) -> list[Suggestion]:
+def select_entropy(
+    probs: np.ndarray, labeled: np.ndarray, budget: int, *, excluded: np.ndarray | None = None
+) -> list[Suggestion]:
     """The unlabeled rows with the highest entropy. ``reason``: entropy + top class."""
-    return _select_most_uncertain("entropy", entropy_scores(probs), probs, labeled, budget)
+    return _select_most_uncertain("entropy", entropy_scores(probs), probs, labeled, budget, excluded=excluded)
 
 
 def _select_most_uncertain(
@@ -71,10 +79,12 @@ def _select_most_uncertain(
     labeled: np.ndarray,
     budget: int,
     uncertainty: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
 ) -> list[Suggestion]:
-    """Rank unlabeled rows by ``uncertainty`` (default: ``scores``), highest first; report ``scores``."""
+    """Rank unlabeled, not ``excluded`` rows by ``uncertainty`` (default: ``scores``), highest first;
+    report ``scores``."""
     order_key = scores if uncertainty is None else uncertainty
-    candidates = unlabeled_rows(labeled, probs.shape[0])
+    candidates = unlabeled_rows(labeled, probs.shape[0], excluded)
     order = candidates[np.argsort(-order_key[candidates], kind="stable")]
     return [
         Suggestion(

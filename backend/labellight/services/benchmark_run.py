@@ -41,8 +41,8 @@ def constant_accuracy(labels: np.ndarray, test_y: np.ndarray) -> float:
 
 
 def round_seed(seed: int, n_labeled: int) -> int:
-    """A different random stream per seed and round, reproducible."""
-    return seed * 1_000_003 + n_labeled
+    """A different random stream per seed and round, reproducible; below 2**31 (FAISS takes a C int)."""
+    return (seed * 1_000_003 + n_labeled) % 2**31
 
 
 def run_selection(project: BenchProject, annotator: Annotator, strategy: Strategy, seed: int, budgets: list[int],
@@ -66,10 +66,12 @@ def run_selection(project: BenchProject, annotator: Annotator, strategy: Strateg
 def _pick(project: BenchProject, strategy: Strategy, seed: int, labeled: list[int],
           count: int) -> tuple[list[int], str]:
     if strategy is Strategy.RANDOM or (strategy in NEEDS_CLASSIFIER and not labeled):
-        # The app's random pick has a fixed seed; the benchmark needs one stream per seed.
+        # Drawn over the train ids exactly as random_label_sets draws, so the baselines get these labels.
         return random_picks(project.train_ids, labeled, count, round_seed(seed, len(labeled))), "random"
     with session_scope() as session:
-        suggestions = suggest(session, project.user, project.project_id, strategy, count)
+        # One stream per bench seed and round: the spread over seeds covers k-means and sampling too.
+        suggestions = suggest(session, project.user, project.project_id, strategy, count,
+                              seed=round_seed(seed, len(labeled)))
     return [item.image.id for item in suggestions.items], suggestions.strategy.value
 
 

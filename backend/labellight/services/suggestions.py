@@ -1,6 +1,7 @@
 """What to label next: random, cold-start (TypiClust, ProbCover, k-center), uncertainty, hybrid, or auto."""
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,13 +65,21 @@ class _Pool:
     def labeled(self) -> np.ndarray:
         return np.array([c is not None for c in self.class_ids], dtype=bool)
 
+    def excluded(self, image_ids: Collection[int]) -> np.ndarray | None:
+        """Bool mask of the rows of ``image_ids`` (ids outside the pool are ignored); None when empty."""
+        return np.isin(self.ids, np.fromiter(image_ids, np.int64)) if image_ids else None
 
-def suggest(session: Session, user: User, project_id: int, strategy: Strategy, count: int) -> SuggestionList:
+
+def suggest(session: Session, user: User, project_id: int, strategy: Strategy, count: int, seed: int = 0,
+            exclude: Collection[int] = ()) -> SuggestionList:
+    """Up to ``count`` images to label next. ``seed`` drives the random, k-means and sampling steps (the
+    same seed and project state give the same picks); ``exclude``: image ids never to suggest (e.g. ones
+    the user skipped), which still count as data for clustering and coverage."""
     project = get_project(session, user, project_id)
     pool = _pool(session, project)
     if strategy is Strategy.AUTO:
         strategy = _auto(project, pool)
-    picks = _select(strategy, pool, count)
+    picks = _select(strategy, pool, count, seed, pool.excluded(exclude))
     return SuggestionList(strategy, _as_images(session, project.id, pool.ids, picks))
 
 
@@ -95,19 +104,20 @@ def _auto(project: Project, pool: _Pool) -> Strategy:
     return Strategy.PROBCOVER if choice is Strategy.HYBRID and pool.classifier is None else choice
 
 
-def _select(strategy: Strategy, pool: _Pool, count: int) -> list[Suggestion]:
+def _select(strategy: Strategy, pool: _Pool, count: int, seed: int,
+            excluded: np.ndarray | None) -> list[Suggestion]:
     labeled = pool.labeled
     if strategy is Strategy.RANDOM:
-        return select_random(len(pool.ids), labeled, count)
+        return select_random(len(pool.ids), labeled, count, seed, excluded=excluded)
     if pool.emb is None:
         raise Conflict(f"the {strategy.value} strategy needs embeddings: pretrain the project first")
     vectors = pool.emb.vectors
     if strategy is Strategy.COLD_START:
-        return select_typical(vectors, labeled, count)
+        return select_typical(vectors, labeled, count, seed, excluded=excluded)
     if strategy is Strategy.PROBCOVER:
-        return select_probcover(vectors, labeled, count).suggestions
+        return select_probcover(vectors, labeled, count, seed=seed, excluded=excluded).suggestions
     if strategy is Strategy.K_CENTER:
-        return select_k_center(vectors, labeled, count)
+        return select_k_center(vectors, labeled, count, seed, excluded=excluded)
     if pool.classifier is None:
         raise Conflict(f"the {strategy.value} strategy needs a classifier: label images and train first")
     head = linear_head(pool.classifier)
@@ -115,10 +125,10 @@ def _select(strategy: Strategy, pool: _Pool, count: int) -> list[Suggestion]:
     if strategy is Strategy.HYBRID:
         counts = Counter(c for c in pool.class_ids if c is not None)
         label_counts = np.array([counts.get(int(c), 0) for c in head.classes], dtype=np.int64)
-        return select_hybrid(vectors, probs, labeled, count, label_counts)
+        return select_hybrid(vectors, probs, labeled, count, label_counts, seed, excluded=excluded)
     by_uncertainty = {Strategy.MARGIN: select_margin, Strategy.LEAST_CONFIDENCE: select_least_confidence,
                       Strategy.ENTROPY: select_entropy}
-    return by_uncertainty[strategy](probs, labeled, count)
+    return by_uncertainty[strategy](probs, labeled, count, excluded=excluded)
 
 
 def _as_images(session: Session, project_id: int, ids: np.ndarray, picks: list[Suggestion]) -> list[SuggestedImage]:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.id_lists import parse_ids
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
     ImageList,
@@ -23,6 +24,7 @@ from labellight.services.images import ImageBytes
 from labellight.services.search import SearchHits
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["images"])
+MAX_EXCLUDED = 10_000
 
 
 def _image_response(found: ImageBytes) -> Response:
@@ -79,8 +81,12 @@ def set_labels(project_id: int, body: LabelUpdate, user: CurrentUser, session: S
 @router.get("/suggestions")
 def suggest(project_id: int, user: CurrentUser, session: SessionDep,
             strategy: suggestions.Strategy = suggestions.Strategy.AUTO,
-            count: Annotated[int, Query(ge=1, le=500)] = 10) -> SuggestionsPublic:
-    found = suggestions.suggest(session, user, project_id, strategy, count)
+            count: Annotated[int, Query(ge=1, le=500)] = 10,
+            seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="another seed, another draw")] = 0,
+            exclude: Annotated[str, Query(max_length=100_000, description="comma-separated image ids")] = "",
+            ) -> SuggestionsPublic:
+    skipped = parse_ids(exclude, "exclude", limit=MAX_EXCLUDED)
+    found = suggestions.suggest(session, user, project_id, strategy, count, seed, skipped)
     return SuggestionsPublic(strategy=found.strategy.value, items=[
         SuggestionPublic(image=image_public(s.image), reason=s.reason) for s in found.items
     ])
