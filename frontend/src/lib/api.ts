@@ -632,3 +632,86 @@ export function propagatedLabels(projectId: number, minConfidence = 0, limit = 1
 export function predictPath(projectId: number, topK = 3): string {
   return buildUrl(`${p(projectId)}/predict`, { top_k: topK });
 }
+
+// ---------------------------------------------------------------- resumable uploads (upload sessions)
+
+/** A file arriving in chunks: POST /projects/{id}/upload-sessions, then PUT chunks, then complete. */
+export interface UploadSession {
+  id: string;
+  filename: string;
+  size: number;
+  /** Bytes the server holds; the next chunk must start here. */
+  received: number;
+  /** The server's chunk size: send chunks of at most this many bytes. */
+  chunk_size: number;
+  expires_at: string;
+}
+
+const uploadSessionUrl = (uploadId: string) => `/upload-sessions/${encodeURIComponent(uploadId)}`;
+
+/**
+ * PUT one chunk (bytes `start`..`start + chunk.size - 1` of a `total`-byte file) through XMLHttpRequest so
+ * the caller sees the chunk's upload progress. Rejects with ApiError (status 0: the connection failed;
+ * 409: the chunk does not start at the server's `received`), or with an AbortError when `signal` aborts.
+ */
+function putUploadChunk(
+  uploadId: string,
+  chunk: Blob,
+  start: number,
+  total: number,
+  onProgress?: (loaded: number) => void,
+  signal?: AbortSignal,
+): Promise<UploadSession> {
+  return new Promise<UploadSession>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DOMException('Upload cancelled', 'AbortError'));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    const onAbort = () => xhr.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    xhr.open('PUT', buildUrl(uploadSessionUrl(uploadId)));
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Content-Range', `bytes ${start}-${start + chunk.size - 1}/${total}`);
+    for (const [k, v] of Object.entries(csrfHeaders('PUT'))) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e: ProgressEvent) => onProgress?.(Math.min(e.loaded, chunk.size));
+    xhr.onload = () => {
+      done();
+      const text = xhr.responseText ?? '';
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try {
+          resolve(JSON.parse(text) as UploadSession);
+        } catch {
+          reject(new ApiError(xhr.status, 'The server sent an answer that is not JSON'));
+        }
+        return;
+      }
+      if (xhr.status === 401) unauthorizedHandler?.();
+      reject(errorFromBody(xhr.status, text, xhr.statusText));
+    };
+    xhr.onerror = () => {
+      done();
+      reject(new ApiError(0, 'Network error: a chunk of the upload could not reach the server'));
+    };
+    xhr.onabort = () => {
+      done();
+      reject(new DOMException('Upload cancelled', 'AbortError'));
+    };
+    xhr.send(chunk);
+  });
+}
+
+export const uploadSessions = {
+  open: (projectId: number, filename: string, size: number) =>
+    request<UploadSession>('POST', `${p(projectId)}/upload-sessions`, { json: { filename, size } }),
+  /** Where to resume: the session with the bytes the server holds. 404 once it expired or ended. */
+  get: (uploadId: string) => request<UploadSession>('GET', uploadSessionUrl(uploadId)),
+  putChunk: putUploadChunk,
+  /** Cancel: the server removes the partial file. */
+  cancel: (uploadId: string) => request<void>('DELETE', uploadSessionUrl(uploadId)),
+  /** One ingest job over finished uploads (all of this project, every byte received). */
+  complete: (projectId: number, uploadIds: string[]) =>
+    request<Job>('POST', `${p(projectId)}/upload-sessions/complete`, { json: { session_ids: uploadIds } }),
+};

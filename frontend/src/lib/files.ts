@@ -1,5 +1,10 @@
 // Collect files from a drag-and-drop, descending into dropped folders where the browser allows it.
 
+/** What makes two chosen files the same one (choosing a file twice must not upload it twice). */
+export function fileKey(f: File): string {
+  return `${f.webkitRelativePath || f.name}:${f.size}:${f.lastModified}`;
+}
+
 function readAllEntries(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
   return new Promise((resolve, reject) => {
     const all: FileSystemEntry[] = [];
