@@ -28,3 +28,8 @@ def train(job_id: int) -> str:
 @app.task(name=TASK_NAMES[JobKind.PREDICT])
 def predict(job_id: int) -> str:
     return run_job(job_id)
+
+
+@app.task(name=TASK_NAMES[JobKind.EXPORT])
+def export(job_id: int) -> str:
+    return run_job(job_id)

@@ -9,6 +9,7 @@ class JobKind(StrEnum):
     EMBED = "embed"
     TRAIN = "train"
     PREDICT = "predict"
+    EXPORT = "export"
 
 
 class JobState(StrEnum):
@@ -32,6 +33,7 @@ QUEUES: dict[JobKind, str] = {
     JobKind.EMBED: QUEUE_GPU,
     JobKind.TRAIN: QUEUE_CPU,
     JobKind.PREDICT: QUEUE_GPU,
+    JobKind.EXPORT: QUEUE_CPU,
 }
 
 TASK_ROUTES: dict[str, dict[str, str]] = {

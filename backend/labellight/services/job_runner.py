@@ -18,7 +18,14 @@ Handler = Callable[[JobContext], dict[str, Any]]
 
 
 def _handlers() -> dict[JobKind, Handler]:
-    from labellight.services import batch_predictions, classifier_training, embedding, ingestion, pretraining
+    from labellight.services import (
+        batch_predictions,
+        classifier_training,
+        embedding,
+        ingestion,
+        model_export,
+        pretraining,
+    )
 
     return {
         JobKind.INGEST: ingestion.run_ingest,
@@ -26,6 +33,7 @@ def _handlers() -> dict[JobKind, Handler]:
         JobKind.EMBED: embedding.run_embed,
         JobKind.TRAIN: classifier_training.run_train,
         JobKind.PREDICT: batch_predictions.run_batch_predict,
+        JobKind.EXPORT: model_export.run_export,
     }
 
 

@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, File, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, File, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.id_lists import parse_ids
 from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
     FilePredictionPublic,
@@ -22,6 +24,7 @@ from labellight.services import (
     batch_predictions,
     classifier_training,
     embedding_map,
+    model_export,
     model_info,
     predictions,
     pretraining,
@@ -71,10 +74,7 @@ def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: C
 def stored_predictions(project_id: int, user: CurrentUser, session: SessionDep,
                        image_ids: Annotated[str, Query(max_length=10_000, description="comma-separated ids")],
                        top_k: Annotated[int, Query(ge=1, le=100)] = 3) -> StoredPredictionsPublic:
-    try:
-        ids = [int(part) for part in image_ids.split(",") if part.strip()]
-    except ValueError:
-        raise HTTPException(422, "image_ids must be comma-separated integers, e.g. 1,2,3") from None
+    ids = parse_ids(image_ids, "image_ids", limit=predictions.MAX_STORED_PREDICTIONS)
     found = predictions.predict_stored(session, user, project_id, ids, top_k)
     return StoredPredictionsPublic(model_version=found.model_version,
                                    items=[StoredPredictionPublic.model_validate(i) for i in found.items])
@@ -97,3 +97,15 @@ def download_predictions(project_id: int, job_id: int, user: CurrentUser, sessio
     found = batch_predictions.download_export(session, user, project_id, job_id, fmt)
     return Response(found.data, media_type=found.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})
+
+
+@router.post("/model/export", status_code=status.HTTP_202_ACCEPTED)
+def export_model(project_id: int, user: CurrentUser, session: SessionDep,
+                 fmt: Annotated[model_export.ExportFormat, Query(alias="format")]) -> JobPublic:
+    return JobPublic.model_validate(model_export.start_export(session, user, project_id, fmt))
+
+
+@router.get("/model/export/{job_id}", response_class=FileResponse)
+def download_model(project_id: int, job_id: int, user: CurrentUser, session: SessionDep) -> FileResponse:
+    found = model_export.download_export(session, user, project_id, job_id)
+    return FileResponse(found.path, media_type=found.media_type, filename=found.filename)
