@@ -35,8 +35,9 @@ OUTPUT_NAME = "probabilities"
 JIT_DEPRECATION = r"`torch\.jit\.(trace|trace_method|save|load)` is deprecated"
 """torch 2.14's FutureWarning on TorchScript calls (a ``warnings`` message pattern)."""
 PREPROCESSING = (
-    "decode the image (EXIF orientation applied) to RGB; resize its shorter side to the input size with "
-    "bicubic resampling and centre-crop a square; scale the uint8 values to [0, 1] (divide by 255); "
+    "decode the image (EXIF orientation applied) to RGB; resize the centred square of side min(width, height) "
+    "to the input size with bicubic resampling (Pillow: resize(..., box=square, reducing_gap=3.0)); "
+    "scale the uint8 values to [0, 1] (divide by 255); "
     "lay out as float32 NCHW. The model resizes to the backbone's size and applies the ImageNet "
     "mean/std normalisation itself."
 )
