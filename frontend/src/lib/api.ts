@@ -63,7 +63,7 @@ export interface ImagePage {
   total: number;
 }
 
-export type JobKind = 'ingest' | 'pretrain' | 'embed' | 'train';
+export type JobKind = 'ingest' | 'pretrain' | 'embed' | 'train' | 'predict' | 'export';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobProgress {
@@ -105,6 +105,19 @@ export interface TrainResult {
   cv_accuracy: number;
   n_labels: number;
   n_folds: number;
+}
+
+export type ModelExportFormat = 'onnx' | 'torchscript';
+
+/** Result of an `export` job: the file holds backbone + head; input images in [0, 1] at `input.size`. */
+export interface ModelExportResult {
+  format: ModelExportFormat;
+  filename: string;
+  bytes: number;
+  model_version: string;
+  /** Class name of each output column, in order. */
+  classes: string[];
+  input: { layout: 'NCHW'; size: [number, number]; dtype: string; range: [number, number] };
 }
 
 export interface Job {
@@ -541,6 +554,11 @@ export const api = {
     request<Job>('POST', `${p(projectId)}/pretrain`, { json: opts }),
   train: (projectId: number) => request<Job>('POST', `${p(projectId)}/train`),
   model: (projectId: number) => request<ModelInfo>('GET', `${p(projectId)}/model`),
+  /** Export the current classifier as a job (kind `export`; 409 before a classifier exists). */
+  startModelExport: (projectId: number, format: ModelExportFormat) =>
+    request<Job>('POST', `${p(projectId)}/model/export`, { query: { format } }),
+  /** Download URL of a succeeded export job's file (409 until it succeeded). */
+  modelExportUrl: (projectId: number, jobId: number) => buildUrl(`${p(projectId)}/model/export/${jobId}`),
   predict: (projectId: number, files: Iterable<File>, topK = 3) =>
     request<Prediction>('POST', `${p(projectId)}/predict`, {
       form: filesForm('files', files),
