@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     sweep_interval_seconds: float = 30.0
 
+    pretrain_checkpoint_seconds: float = Field(default=300.0, gt=0)
+    """Pretraining checkpoints after every epoch and, within a long epoch, at most this many seconds apart."""
+    pretrain_processes: int = Field(default=0, ge=0)
+    """Processes of one pretraining (DDP): 0 = one per GPU when the machine has more than one, else one;
+    1 = never distributed; N >= 2 = N processes (one per GPU; on a machine without GPUs, CPU processes
+    with the gloo backend, which is slower than one process and only meant for testing)."""
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'labellight.db').resolve()}"

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from labellight.ml.pretrain import (
+    CheckpointPolicy,
     PretrainCancelled,
     PretrainConfig,
     PretrainProgress,
@@ -13,6 +14,7 @@ from labellight.ml.pretrain import (
     pretrain,
     pretrain_with_report,
 )
+from labellight.ml.pretrain_schedule import epoch_batches, schedule_for
 
 CPU = torch.device("cpu")
 DEVICES = [
@@ -91,10 +93,68 @@ def test_resume_reproduces_an_uninterrupted_run(optimizer: str) -> None:
         saved.append(run.state_dict())
 
     with pytest.raises(PretrainCancelled):
-        pretrain(pixels, config, device=CPU, on_epoch_end=keep_state, should_stop=stop_after_first_epoch)
+        pretrain(pixels, config, device=CPU, checkpoints=CheckpointPolicy(keep_state),
+                 should_stop=stop_after_first_epoch)
+    assert saved[0]["step"] == 2
     resumed = pretrain(pixels, config, device=CPU, resume_from=saved[0])
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+class _StepClock:
+    """A clock that advances one second per reading: checkpoints come after a number of steps, not of seconds."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_checkpoint_within_an_epoch_resumes_to_the_same_next_step() -> None:
+    pixels = _pixels(48)  # 6 steps per epoch
+    config = _config(epochs=1)
+    full_run: list[dict[str, object]] = []
+    policy = CheckpointPolicy(lambda run: full_run.append(run.state_dict()))
+    full = pretrain(pixels, config, device=CPU, checkpoints=policy)
+    saved: list[dict[str, object]] = []
+
+    def keep_state(run: PretrainRun) -> None:
+        saved.append(run.state_dict())
+
+    policy = CheckpointPolicy(keep_state, interval_s=3.0, clock=_StepClock())
+    with pytest.raises(PretrainCancelled):
+        pretrain(pixels, config, device=CPU, checkpoints=policy, should_stop=lambda: bool(saved))
+    state = saved[0]
+    assert state["step"] == 3, "the clock reaches the interval on the third step, half-way through epoch 1"
+    assert [point[0] for point in state["loss_history"]] == [3]  # type: ignore[index, union-attr]
+
+    # The next step from the checkpoint equals the uninterrupted run's fourth step.
+    uninterrupted = PretrainRun(config, total_steps=6, device=CPU)
+    resumed = PretrainRun(config, total_steps=6, device=CPU)
+    resumed.load_state_dict(state)
+    assert resumed.step == 3
+    batches = list(epoch_batches(48, schedule_for(48, config), config.seed, 0))
+    for rows in batches[:3]:
+        uninterrupted.train_step(torch.from_numpy(pixels[rows]))
+    next_batch = torch.from_numpy(pixels[batches[3]])
+    torch.testing.assert_close(resumed.train_step(next_batch), uninterrupted.train_step(next_batch), rtol=0, atol=0)
+    for a, b in zip(uninterrupted.state_dict()["model"].values(), resumed.state_dict()["model"].values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    # And the whole resumed run ends where the uninterrupted one did, with the same epoch-end checkpoint.
+    after_resume: list[dict[str, object]] = []
+    resumed_backbone = pretrain(pixels, config, device=CPU, resume_from=state,
+                                checkpoints=CheckpointPolicy(lambda run: after_resume.append(run.state_dict())))
+    assert [s["step"] for s in after_resume] == [s["step"] for s in full_run] == [6]
+    for a, b in zip(full.state_dict().values(), resumed_backbone.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_checkpoint_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="checkpoint interval must be > 0"):
+        CheckpointPolicy(lambda run: None, interval_s=0.0)
 
 
 def test_invalid_inputs_are_rejected() -> None:

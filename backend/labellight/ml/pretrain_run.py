@@ -1,8 +1,10 @@
 """The mutable state of one BYOL pretraining run and its optimisation step.
 
 Kept apart from the loop so that a run can be checkpointed (``state_dict``) and resumed
-(``load_state_dict``) exactly: model with target network, optimiser, LR schedule, step and the
-augmentation RNG.
+(``load_state_dict``) exactly: model with target network, optimiser, LR schedule, step, the
+augmentation RNG and the loss history. The position in the data needs no state of its own: the
+batches of an epoch follow from (seed, epoch) (:func:`~labellight.ml.pretrain_schedule.epoch_batches`),
+so ``step`` says where a resumed run continues, mid-epoch included.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from labellight.ml.pretrain_config import PretrainConfig
 
 # Momentum of LARS and SGD (BYOL, SimSiam).
 _MOMENTUM = 0.9
+# Points of the loss history kept for the progress chart; when full, every other point is dropped.
+MAX_LOSS_POINTS = 200
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -73,6 +77,10 @@ class PretrainRun:
     ``init_state``: backbone weights to start from (an earlier model's state dict); takes
     precedence over ``config.init_weights``. ``weights_report`` says what was loaded (None for a
     random start).
+
+    ``network`` is the module a step calls (``model`` itself here; a data-parallel wrapper of it
+    in :class:`~labellight.ml.distributed_run.DistributedPretrainRun`), and ``shard`` the part of
+    the augmented batch this process trains on (all of it here).
     """
 
     def __init__(
@@ -110,6 +118,9 @@ class PretrainRun:
         warmup_steps = int(config.warmup_fraction * total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total_steps, warmup_steps))
         self.augment = ByolAugment(config.image_size, seed=config.seed)
+        self.network: nn.Module = self.model
+        self.shard = slice(None)
+        self.loss_history: list[list[float]] = []
 
     def train_mode(self) -> None:
         """Training mode, except BatchNorm layers whose statistics stay fixed (frozen parts, or
@@ -124,18 +135,28 @@ class PretrainRun:
         theta <- optimiser step on L(theta); xi <- tau_k xi + (1 - tau_k) theta.
         """
         v1, v2 = self.augment(images)
-        v1 = v1.contiguous(memory_format=self.memory_format)
-        v2 = v2.contiguous(memory_format=self.memory_format)
+        v1 = v1[self.shard].contiguous(memory_format=self.memory_format)
+        v2 = v2[self.shard].contiguous(memory_format=self.memory_format)
         with autocast(self.device, cpu_bf16=self.config.cpu_bf16):
-            loss = self.model(v1, v2)
+            loss = self.network(v1, v2)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
         self.model.update_target(cosine_tau(self.step, self.total_steps, self.config.tau_base))
         self.step += 1
-        detached: torch.Tensor = loss.detach()
-        return detached
+        return self.batch_loss(loss.detach())
+
+    def batch_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss of the whole batch from this process's ``loss`` (the same here)."""
+        return loss
+
+    def record_loss(self, loss: float) -> None:
+        """Add (step, loss) to ``loss_history``, thinned to at most :data:`MAX_LOSS_POINTS` points."""
+        if not self.loss_history or self.loss_history[-1][0] != self.step:
+            self.loss_history.append([self.step, round(loss, 5)])
+        if len(self.loss_history) > MAX_LOSS_POINTS:
+            self.loss_history = self.loss_history[::2]
 
     def collapse_std(self) -> float:
         """:func:`normalized_std` of the latest step's online projections (NaN before a step).
@@ -162,6 +183,7 @@ class PretrainRun:
             "step": self.step,
             "total_steps": self.total_steps,
             "augment_rng": self.augment.generator.get_state(),
+            "loss_history": [list(point) for point in self.loss_history],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -169,7 +191,9 @@ class PretrainRun:
         if int(state["total_steps"]) != self.total_steps:
             raise ValueError(f"checkpoint is for {state['total_steps']} steps, this run has {self.total_steps}")
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        # A copy: the optimiser adopts the given tensors and would update the caller's state in place.
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
         self.augment.generator.set_state(state["augment_rng"])
+        self.loss_history = [list(point) for point in state.get("loss_history", [])]

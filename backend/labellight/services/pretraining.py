@@ -1,9 +1,7 @@
 """The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job."""
 
-import json
 import math
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,9 +13,22 @@ from labellight.db.models import Backbone, Image, Job, Project, User
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
-from labellight.ml.checkpoint import load_state_dict, save_state_dict
+from labellight.ml.checkpoint import (
+    config_from_json,
+    config_to_json,
+    load_state_dict,
+    pretrain_checkpoint,
+    save_state_dict,
+)
 from labellight.ml.device import pick_device
-from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain_with_report
+from labellight.ml.pretrain import (
+    CheckpointPolicy,
+    PretrainConfig,
+    PretrainProgress,
+    PretrainRun,
+    preset,
+    pretrain_with_report,
+)
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -25,6 +36,8 @@ from labellight.services.projects import get_project
 from labellight.storage import get_storage
 from labellight.storage.keys import backbone_weights_key, job_prefix, pixel_cache_key, pretrain_checkpoint_key
 
+# The config as JSON values, for the backbone row (and the benchmark report).
+config_as_json = config_to_json
 MIN_IMAGES = 8
 OVERRIDABLE = ("epochs", "batch_size", "image_size")
 STARTS = ("auto", "scratch", "previous", "weights")
@@ -83,7 +96,7 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     init_state = None
     if resume is not None:
         # The images, plan and starting point of the interrupted run, so it continues exactly where it stopped.
-        rows, config = int(resume["images"]), _config_from_json(resume["config"])
+        rows, config = int(resume["images"]), config_from_json(resume["config"])
         init_state = resume.get("init_state")
     elif rows < MIN_IMAGES:
         raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
@@ -93,17 +106,17 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     device = pick_device()
     reporter = _ProgressReporter(ctx, device.type, resume)
 
+    extras = {"images": rows, **({"init_state": init_state} if init_state else {})}
+
     def save_checkpoint(run: PretrainRun) -> None:
-        planned = replace(run.config, time_budget_s=None)  # the plan is fixed once made
-        save_state_dict({"run": run.state_dict(), "config": config_as_json(planned), "images": rows,
-                         "loss_history": reporter.history, **({"init_state": init_state} if init_state else {})},
-                        checkpoint_path)
-        reporter.checkpoint_epoch = completed_epochs(run.step, run.total_steps, planned.epochs)
+        save_state_dict(pretrain_checkpoint(run, extras), checkpoint_path)
+        reporter.checkpointed(run.step, run.total_steps, run.config.epochs)
 
     ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
                device=device.type)
+    checkpoints = CheckpointPolicy(save_checkpoint, interval_s=get_settings().pretrain_checkpoint_seconds)
     result = pretrain_with_report(pixels, config, on_progress=reporter, should_stop=ctx.should_stop, device=device,
-                                  resume_from=resume["run"] if resume else None, on_epoch_end=save_checkpoint,
+                                  resume_from=resume["run"] if resume else None, checkpoints=checkpoints,
                                   init_state=init_state)
     shipped = replace(config, epochs=result.epochs, time_budget_s=None)
     with session_scope() as session:
@@ -114,23 +127,10 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
         session.flush()
         submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
     storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
-    last = reporter.history[-1][1] if reporter.history else None
-    return {"backbone_version": version, "epochs": result.epochs, "final_loss": last, "device": device.type,
-            "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch, "start": result.start,
+    return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
+            "device": device.type, "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch,
+            "resumed_from_step": reporter.resumed_from_step, "start": result.start,
             "kept": result.kept, "reason": result.reason}
-
-
-def _config_from_json(plain: dict[str, Any]) -> PretrainConfig:
-    values = dict(plain)
-    if values.get("init_weights"):
-        values["init_weights"] = Path(values["init_weights"])
-    return PretrainConfig(**values)
-
-
-def config_as_json(config: PretrainConfig) -> dict[str, Any]:
-    """The config as JSON values (paths become strings) for the database and checkpoints."""
-    plain: dict[str, Any] = json.loads(json.dumps(asdict(config), default=str))
-    return plain
 
 
 def completed_epochs(step: int, total_steps: int, epochs: int) -> int:
@@ -138,30 +138,32 @@ def completed_epochs(step: int, total_steps: int, epochs: int) -> int:
 
 
 class _ProgressReporter:
-    """Turns BYOL progress into job progress, keeping a bounded loss history for the chart."""
-
-    MAX_POINTS = 200
+    """Turns BYOL progress into job progress: loss, speed, ETA, collapse warning, the loss history
+    for the chart (kept by the run, so it survives a resume) and the last checkpoint."""
 
     def __init__(self, ctx: JobContext, device: str, resume: dict[str, Any] | None) -> None:
         self.ctx, self.device = ctx, device
-        self.history: list[list[float]] = [list(p) for p in resume["loss_history"]] if resume else []
         self.fraction = 0.0
         self.checkpoint_epoch = 0
+        self.checkpoint_step = 0
+        self.last_loss: float | None = None
         self.resumed_from_epoch: int | None = None
+        self.resumed_from_step: int | None = None
         if resume is not None:
-            run, epochs = resume["run"], int(resume["config"]["epochs"])
-            self.checkpoint_epoch = completed_epochs(int(run["step"]), int(run["total_steps"]), epochs)
-            self.resumed_from_epoch = self.checkpoint_epoch
+            run = resume["run"]
+            self.checkpointed(int(run["step"]), int(run["total_steps"]), int(resume["config"]["epochs"]))
+            self.resumed_from_epoch, self.resumed_from_step = self.checkpoint_epoch, self.checkpoint_step
             self.fraction = int(run["step"]) / max(int(run["total_steps"]), 1)
 
+    def checkpointed(self, step: int, total_steps: int, epochs: int) -> None:
+        self.checkpoint_step = step
+        self.checkpoint_epoch = completed_epochs(step, total_steps, epochs)
+
     def __call__(self, p: PretrainProgress) -> None:
-        if not self.history or self.history[-1][0] != p.step:
-            self.history.append([p.step, round(p.loss, 5)])
-        if len(self.history) > self.MAX_POINTS:
-            self.history = self.history[::2]
         self.fraction = p.step / max(p.total_steps, 1)
+        self.last_loss = None if math.isnan(p.loss) else round(p.loss, 5)
         collapse = None if math.isnan(p.collapse_std) else round(p.collapse_std, 5)
-        self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=round(p.loss, 5),
+        self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=self.last_loss,
                         images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1), device=self.device,
-                        collapse_std=collapse,
-                        checkpoint_epoch=self.checkpoint_epoch, loss_history=self.history)
+                        collapse_std=collapse, checkpoint_epoch=self.checkpoint_epoch,
+                        checkpoint_step=self.checkpoint_step, loss_history=p.loss_history)
