@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, type UploadSession } from './api';
 import {
   backoffMs,
@@ -263,5 +263,44 @@ describe('uploadFiles', () => {
     expect([...sessions.values()]).toEqual(['u1']); // b.png never started
     await discardSessions([...sessions.values(), 'already-gone'], server);
     expect(server.sessions.size).toBe(0);
+  });
+});
+
+describe('progress reports', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('are rate-limited, but the latest state always arrives', async () => {
+    vi.useFakeTimers();
+    const server = new FakeServer(4);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const paused: SessionTransport = {
+      open: server.open.bind(server),
+      get: server.get.bind(server),
+      cancel: server.cancel.bind(server),
+      // The second chunk waits, so the first chunk's progress must be reported while nothing else happens.
+      putChunk: async (id, chunk, start, total, onProgress) => {
+        if (start === 4) await gate;
+        return server.putChunk(id, chunk, start, total, onProgress);
+      },
+    };
+    const reports: UploadProgress[] = [];
+    const upload = uploadFiles([file('a.png', 8)], paused, {
+      progressIntervalMs: 1000,
+      onProgress: (p) => reports.push(p),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    const before = reports.length;
+    expect(reports.at(-1)!.sent).toBe(0); // "uploading" was reported at once; the chunk's 4 bytes wait
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reports.length).toBe(before + 1);
+    expect(reports.at(-1)!.sent).toBe(4);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    await upload;
+    expect(reports.at(-1)!.sent).toBe(8);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

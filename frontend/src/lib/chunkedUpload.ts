@@ -153,6 +153,7 @@ export async function uploadFiles(
     report.flush();
     return ids;
   } finally {
+    report.close();
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
@@ -249,6 +250,7 @@ class ProgressReport {
   private readonly intervalMs: number;
   private readonly now: () => number;
   private last = -Infinity;
+  private pending: ReturnType<typeof setTimeout> | null = null;
 
   constructor(files: readonly NamedBlob[], opts: UploadOptions) {
     this.files = files.map((f) => ({ name: f.name, size: f.size, sent: 0, state: 'waiting' }));
@@ -264,10 +266,13 @@ class ProgressReport {
     next.sent = Math.min(next.size, Math.max(0, next.sent));
     if (next.error === undefined) delete next.error;
     this.files[index] = next;
-    if (force || this.now() - this.last >= this.intervalMs) this.flush();
+    const wait = this.intervalMs - (this.now() - this.last);
+    if (force || wait <= 0) this.flush();
+    else this.pending ??= setTimeout(() => this.flush(), wait); // the latest state is never left unreported
   }
 
   flush(): void {
+    this.close();
     this.last = this.now();
     if (!this.onProgress) return;
     const files = this.files.map((f) => ({ ...f }));
@@ -276,5 +281,11 @@ class ProgressReport {
       sent: files.reduce((n, f) => n + f.sent, 0),
       total: files.reduce((n, f) => n + f.size, 0),
     });
+  }
+
+  /** Drop a report still waiting for its turn. */
+  close(): void {
+    if (this.pending !== null) clearTimeout(this.pending);
+    this.pending = null;
   }
 }
