@@ -214,8 +214,13 @@ def train(
     last_checkpoint = checkpoints.clock() if checkpoints is not None else 0.0
     loss_sum, loss_steps = torch.zeros((), device=device), 0
 
+    reported_step = -1
+
     def report(epoch: int) -> None:
-        nonlocal last_report, loss_sum, loss_steps
+        nonlocal last_report, loss_sum, loss_steps, reported_step
+        if run.step == reported_step:  # e.g. the end of an epoch, just reported
+            return
+        reported_step = run.step
         now = time.monotonic()
         if loss_steps:
             # The only host syncs: once per report, not once per step.
