@@ -57,3 +57,21 @@ def test_byol_target_is_frozen_copy_and_gets_no_gradient() -> None:
     model(torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)).backward()
     assert any(p.grad is not None for p in model.predictor.parameters())
     assert all(p.grad is None for p in model.target_encoder.parameters())
+
+
+def test_byol_runs_its_networks_channels_last_without_changing_the_loss() -> None:
+    model = _tiny_byol()
+    layouts: list[bool] = []
+    model.online_encoder.register_forward_pre_hook(
+        lambda _module, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    v1, v2 = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        loss = model(v1, v2)
+        # The same computation on the plain (contiguous) layout.
+        views = torch.cat([v1, v2])
+        p = model.predictor(model.online_projector(model.online_encoder(views)))
+        z = model.target_projector(model.target_encoder(views))
+        expected = byol_loss(p[:4], z[4:]) + byol_loss(p[4:], z[:4])
+    assert layouts == [True, False]
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
