@@ -136,3 +136,18 @@ def test_each_transform_fires_independently_per_sample_with_its_probability() ->
     assert fraction(differs(transforms.gaussian_blur(x, 0.1, g, sigma=(1.0, 2.0)))) == pytest.approx(0.1, abs=0.03)
     jittered = transforms.color_jitter(x, 0.4, 0.4, 0.2, 0.1, p=0.8, generator=g)
     assert fraction(differs(jittered)) == pytest.approx(0.8, abs=0.03)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_augmenting_on_the_gpu_never_waits_for_it() -> None:
+    images = _images().cuda()
+    augment = ByolAugment(16)
+    augment(images)  # first call: allocations and kernel loading
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        v1, v2 = augment(images)
+        x = to_model_input(images, 16)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert v1.is_cuda and v2.is_cuda and x.is_cuda

@@ -58,8 +58,8 @@ def to_float_images(images: torch.Tensor) -> torch.Tensor:
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
     """(x - mean) / std per channel for float images (B, 3, H, W) in [0, 1]."""
-    mean = torch.tensor(_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    mean = transforms.to_device_async(torch.tensor(_MEAN, dtype=x.dtype), x.device).view(1, 3, 1, 1)
+    std = transforms.to_device_async(torch.tensor(_STD, dtype=x.dtype), x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 

@@ -2,8 +2,8 @@
 
 Every function takes float images ``x`` (B, 3, H, W) in [0, 1] on any device and a CPU
 ``torch.Generator``; random parameters are drawn on the CPU (reproducible across devices) and
-moved to ``x.device``. Choices between "apply" and "skip" use ``torch.where`` over the batch, so
-nothing synchronises the GPU.
+moved to ``x.device`` by :func:`to_device_async`. Choices between "apply" and "skip" use
+``torch.where`` over the batch, so nothing synchronises the GPU.
 """
 
 from __future__ import annotations
@@ -16,8 +16,24 @@ from torchvision.ops import roi_align
 
 # ITU-R 601 luma weights, as in torchvision's rgb_to_grayscale.
 _LUMA = (0.299, 0.587, 0.114)
-# RGB -> YIQ; hue is the angle in the (I, Q) chrominance plane.
+# RGB -> YIQ; hue is the angle in the (I, Q) chrominance plane. The inverse is computed once on
+# the CPU: on CUDA, torch.linalg.inv checks for singular input and so waits for the device.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
+
+
+def to_device_async(values: torch.Tensor, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``values`` (a CPU tensor) on ``device`` as ``dtype``, without waiting for the device.
+
+    A plain host-to-CUDA copy from pageable memory synchronises the stream, which would stall
+    the CPU until every queued kernel (the previous training step) has run. On CUDA the values
+    go through pinned memory with an asynchronous copy instead; elsewhere this is ``Tensor.to``.
+    """
+    if dtype is not None:
+        values = values.to(dtype)
+    if device.type == "cuda":
+        return values.pin_memory().to(device, non_blocking=True)
+    return values.to(device)
 
 
 def _uniform(generator: torch.Generator, shape: tuple[int, ...], low: float, high: float) -> torch.Tensor:
@@ -26,11 +42,11 @@ def _uniform(generator: torch.Generator, shape: tuple[int, ...], low: float, hig
 
 def _coin(generator: torch.Generator, batch: int, p: float, device: torch.device) -> torch.Tensor:
     """Per-sample Bernoulli(p) as a (B, 1, 1, 1) bool mask on ``device``."""
-    return (torch.rand(batch, generator=generator) < p).to(device).view(batch, 1, 1, 1)
+    return to_device_async(torch.rand(batch, generator=generator) < p, device).view(batch, 1, 1, 1)
 
 
 def _per_sample(values: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return values.to(device=device, dtype=torch.float32).view(-1, 1, 1, 1)
+    return to_device_async(values, device, torch.float32).view(-1, 1, 1, 1)
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +105,7 @@ def random_resized_crop(
     boxes = crop_boxes(batch, height, width, scale, ratio, generator)
     rois = torch.cat([torch.arange(batch, dtype=torch.float32).unsqueeze(1), boxes], dim=1)
     crops: torch.Tensor = roi_align(
-        x, rois.to(x.device, x.dtype), output_size=(size, size), sampling_ratio=-1, aligned=True
+        x, to_device_async(rois, x.device, x.dtype), output_size=(size, size), sampling_ratio=-1, aligned=True
     )
     return crops
 
@@ -106,8 +122,8 @@ def _adjust_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
     ones, zeros = torch.ones_like(cos), torch.zeros_like(cos)
     rows = [torch.stack(row, -1) for row in ((ones, zeros, zeros), (zeros, cos, -sin), (zeros, sin, cos))]
     rotation = torch.stack(rows, dim=1)
-    to_yiq = _RGB_TO_YIQ.to(x.device)
-    transform = torch.linalg.inv(to_yiq) @ rotation @ to_yiq  # (B, 3, 3)
+    to_yiq, to_rgb = to_device_async(_RGB_TO_YIQ, x.device), to_device_async(_YIQ_TO_RGB, x.device)
+    transform = to_rgb @ rotation @ to_yiq  # (B, 3, 3)
     rotated: torch.Tensor = torch.einsum("bij,bjhw->bihw", transform, x)
     return rotated
 
@@ -131,7 +147,7 @@ def color_jitter(
         _per_sample(_uniform(generator, (batch,), 1.0 - s, 1.0 + s), device) for s in (brightness, contrast, saturation)
     ]
     hue_turns = _per_sample(_uniform(generator, (batch,), -hue, hue), device)
-    order = torch.argsort(torch.rand(batch, 4, generator=generator), dim=1).to(device)
+    order = to_device_async(torch.argsort(torch.rand(batch, 4, generator=generator), dim=1), device)
     applied = _coin(generator, batch, p, device)
     out = x
     for position in range(4):
@@ -175,7 +191,9 @@ def gaussian_blur(
     applied = _coin(generator, batch, p, x.device)
     taps = torch.arange(size, dtype=torch.float32) - size // 2
     kernels = torch.exp(-(taps.unsqueeze(0) ** 2) / (2.0 * sigmas.unsqueeze(1) ** 2))
-    kernels = (kernels / kernels.sum(dim=1, keepdim=True)).repeat_interleave(channels, dim=0).to(x.device, x.dtype)
+    kernels = to_device_async(
+        (kernels / kernels.sum(dim=1, keepdim=True)).repeat_interleave(channels, dim=0), x.device, x.dtype
+    )
     planes = x.reshape(1, batch * channels, height, width)
     pad, groups = size // 2, batch * channels
     vertical = functional.pad(planes, (0, 0, pad, pad), mode="reflect")
