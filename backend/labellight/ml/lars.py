@@ -64,12 +64,13 @@ class LARS(torch.optim.Optimizer):
         else:
             updates = [g.clone() for g in grads]
         if group["adapt"]:
-            weight_norms = torch._foreach_norm(params)
-            update_norms = torch._foreach_norm(updates)
-            for update, w_norm, u_norm in zip(updates, weight_norms, update_norms, strict=True):
-                usable = (w_norm > 0) & (u_norm > 0)
-                trust = torch.where(usable, group["eta"] * w_norm / u_norm.clamp_min(1e-30), torch.ones_like(w_norm))
-                update.mul_(trust)
+            # All the group's trust ratios in a few batched operations, not a handful per tensor.
+            weight_norms = torch.stack(torch._foreach_norm(params))
+            update_norms = torch.stack(torch._foreach_norm(updates))
+            usable = (weight_norms > 0) & (update_norms > 0)
+            ratios = group["eta"] * weight_norms / update_norms.clamp_min(1e-30)
+            trust = torch.where(usable, ratios, torch.ones_like(weight_norms))
+            torch._foreach_mul_(updates, list(trust.unbind()))
         buffers = []
         for p in params:
             state = self.state[p]
