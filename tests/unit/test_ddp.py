@@ -4,6 +4,7 @@ With plain SGD at a small learning rate a step is well-conditioned, so the 2-pro
 the single-process run on the same global batch up to the order of float sums.
 """
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 
 from labellight.ml.checkpoint import config_to_json, load_state_dict, pretrain_checkpoint, save_state_dict
 from labellight.ml.distributed_launch import pretrain_distributed
+from labellight.ml.distributed_norm import CpuSyncBatchNorm, convert_sync_batchnorm
 from labellight.ml.distributed_pretrain import DistributedSpec
 from labellight.ml.pretrain import (
     CheckpointPolicy,
@@ -93,8 +95,14 @@ def test_cancel_stops_every_process_at_one_step_and_keeps_the_checkpoint(tmp_pat
     checkpoint_path = tmp_path / "ddp.pt"
     spec = _spec(tmp_path, config, checkpoint=str(checkpoint_path))
 
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "stop").touch()  # left behind by a crashed attempt: must not stop this one
+
     with pytest.raises(PretrainCancelled, match="every process stopped"):
-        pretrain_distributed(spec, 2, should_stop=checkpoint_path.exists)
+        pretrain_distributed(spec, 2, should_stop=checkpoint_path.exists, workdir=workdir)
+
+    assert not workdir.exists()
 
     checkpoint = load_state_dict(checkpoint_path)["run"]
     step = int(checkpoint["step"])
@@ -119,3 +127,35 @@ def test_launcher_rejects_a_batch_that_does_not_split(tmp_path: Path) -> None:
         pretrain_distributed(spec, 2)
     with pytest.raises(ValueError, match="world_size must be >= 1"):
         pretrain_distributed(spec, 0)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_cpu_sync_batchnorm_on_one_process_is_batchnorm(tmp_path: Path, momentum: float | None) -> None:
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        plain = torch.nn.BatchNorm2d(3, momentum=momentum)
+        with torch.no_grad():
+            plain.weight.uniform_(0.5, 1.5)
+            plain.bias.uniform_(-0.5, 0.5)
+        wrapper = torch.nn.Sequential(copy.deepcopy(plain))
+        convert_sync_batchnorm(wrapper, CPU)
+        synced = wrapper[0]
+        assert isinstance(synced, CpuSyncBatchNorm)
+        x = torch.randn(6, 3, 4, 4) * 3 + 5
+        upstream = torch.randn(6, 3, 4, 4)  # the gradient of the output
+        for _ in range(2):
+            xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+            ya, yb = plain(xa), synced(xb)
+            ya.backward(upstream)
+            yb.backward(upstream)
+            torch.testing.assert_close(yb, ya)
+            torch.testing.assert_close(xb.grad, xa.grad)
+        torch.testing.assert_close(synced.weight.grad, plain.weight.grad)
+        torch.testing.assert_close(synced.bias.grad, plain.bias.grad)
+        torch.testing.assert_close(synced.running_mean, plain.running_mean)
+        torch.testing.assert_close(synced.running_var, plain.running_var)
+        synced.eval()
+        plain.eval()
+        torch.testing.assert_close(synced(x), plain(x))
+    finally:
+        torch.distributed.destroy_process_group()

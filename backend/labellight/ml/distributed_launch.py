@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
+
+import torch
 
 from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import config_from_json, load_state_dict, save_state_dict
@@ -43,6 +46,15 @@ _TERMINATE_GRACE_S = 10.0
 _LOG_TAIL_CHARS = 4000
 
 
+@dataclass(frozen=True)
+class Checkpointed:
+    """Rank 0 wrote a checkpoint at ``step`` of ``total_steps`` (``epochs`` planned)."""
+
+    step: int
+    total_steps: int
+    epochs: int
+
+
 @dataclass
 class DistributedResult(PretrainResult):
     """A :class:`PretrainResult` with, per rank, the checkpoints it wrote and fingerprints of its
@@ -51,34 +63,65 @@ class DistributedResult(PretrainResult):
     ranks: list[dict[str, Any]] = field(default_factory=list)
 
 
+def processes_for(requested: int, batch_size: int, n_images: int) -> int:
+    """How many processes a run gets: ``requested`` (0: one per GPU when the machine has more than
+    one, else 1), at most one per GPU when there are GPUs, and 1 when the batch (``batch_size``,
+    clipped to ``n_images``) does not split evenly over them."""
+    if requested < 0:
+        raise ValueError(f"the number of processes must be >= 0, got {requested}")
+    gpus = torch.cuda.device_count()
+    wanted = (gpus if gpus > 1 else 1) if requested == 0 else requested
+    if gpus > 0:
+        wanted = min(wanted, gpus)
+    return wanted if min(batch_size, n_images) % wanted == 0 else 1
+
+
 def pretrain_distributed(
     spec: DistributedSpec,
     world_size: int,
     *,
     on_progress: Callable[[PretrainProgress], None] | None = None,
+    on_checkpoint: Callable[[Checkpointed], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     init_state: Mapping[str, Any] | None = None,
     checkpoint_extras: Mapping[str, Any] | None = None,
+    workdir: Path | None = None,
 ) -> DistributedResult:
-    """Run ``spec`` on ``world_size`` processes; ``spec.workdir`` is replaced by a temporary one,
-    which also holds ``init_state`` and ``checkpoint_extras`` (see :class:`DistributedSpec`).
+    """Run ``spec`` on ``world_size`` processes. ``spec.workdir`` becomes ``workdir`` (emptied
+    first, removed at the end; default: a temporary directory), which also holds ``init_state``
+    and ``checkpoint_extras`` (see :class:`DistributedSpec`). A directory of its own (the job's,
+    say) is cleaned by the next attempt when a crash left it behind.
 
-    Raises :class:`PretrainCancelled` after ``should_stop``, ``RuntimeError`` (with the end of
-    the failing process's log) when a process fails.
+    ``on_progress`` receives rank 0's progress reports, ``on_checkpoint`` hears of each checkpoint
+    rank 0 has written. Raises :class:`PretrainCancelled` after ``should_stop``, ``RuntimeError``
+    (with the end of the failing process's log) when a process fails.
     """
     if world_size < 1:
         raise ValueError(f"world_size must be >= 1, got {world_size}")
     batch_size = min(int(spec.config["batch_size"]), spec.images)
     if batch_size % world_size:
         raise ValueError(f"the batch of {batch_size} images does not split evenly over {world_size} processes")
-    with tempfile.TemporaryDirectory(prefix="labellight-ddp-") as tmp:
-        workdir = Path(tmp)
+    with _work_directory(workdir) as workdir:
         spec = replace(spec, workdir=str(workdir), init_state=_saved(init_state, workdir / "init_state.pt"),
                        checkpoint_extras=_saved(checkpoint_extras, workdir / "checkpoint_extras.pt"))
         spec.write(workdir / "spec.json")
         with _processes(workdir, world_size) as processes:
-            _follow(workdir, processes, on_progress, should_stop)
+            _follow(workdir, processes, _Listeners(on_progress, on_checkpoint), should_stop)
         return _result(workdir / RESULT_FILE, config_from_json(spec.config))
+
+
+@contextlib.contextmanager
+def _work_directory(path: Path | None) -> Iterator[Path]:
+    if path is None:
+        with tempfile.TemporaryDirectory(prefix="labellight-ddp-") as tmp:
+            yield Path(tmp)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _saved(state: Mapping[str, Any] | None, path: Path) -> str | None:
@@ -130,18 +173,25 @@ def _stop_all(ranks: list[_Rank]) -> None:
             process.wait()
 
 
-def _follow(
-    workdir: Path,
-    ranks: list[_Rank],
-    on_progress: Callable[[PretrainProgress], None] | None,
-    should_stop: Callable[[], bool] | None,
-) -> None:
+@dataclass(frozen=True)
+class _Listeners:
+    on_progress: Callable[[PretrainProgress], None] | None
+    on_checkpoint: Callable[[Checkpointed], None] | None
+
+    def hear(self, line: dict[str, Any]) -> None:
+        kind = line.pop("kind")
+        if kind == "progress" and self.on_progress is not None:
+            self.on_progress(PretrainProgress(**line))
+        elif kind == "checkpoint" and self.on_checkpoint is not None:
+            self.on_checkpoint(Checkpointed(**line))
+
+
+def _follow(workdir: Path, ranks: list[_Rank], listeners: _Listeners, should_stop: Callable[[], bool] | None) -> None:
     progress = _ProgressReader(workdir / PROGRESS_FILE)
     while True:
         codes = [r.process.poll() for r in ranks]
-        for report in progress.new_reports():
-            if on_progress is not None:
-                on_progress(report)
+        for line in progress.new_lines():
+            listeners.hear(line)
         failed = [(rank, code) for rank, code in enumerate(codes) if code not in (None, 0, CANCELLED_EXIT)]
         if failed:
             rank, code = failed[0]
@@ -159,12 +209,12 @@ def _follow(
 
 
 class _ProgressReader:
-    """Complete lines appended to rank 0's progress file since the last call."""
+    """Complete lines appended to rank 0's progress file since the last call, as JSON objects."""
 
     def __init__(self, path: Path) -> None:
         self.path, self.offset = path, 0
 
-    def new_reports(self) -> list[PretrainProgress]:
+    def new_lines(self) -> list[dict[str, Any]]:
         try:
             with self.path.open("rb") as f:
                 f.seek(self.offset)
@@ -173,7 +223,7 @@ class _ProgressReader:
             return []
         complete = data[: data.rfind(b"\n") + 1]
         self.offset += len(complete)
-        return [PretrainProgress(**json.loads(line)) for line in complete.splitlines()]
+        return [json.loads(line) for line in complete.splitlines()]
 
 
 def _result(path: Path, config: PretrainConfig) -> DistributedResult:

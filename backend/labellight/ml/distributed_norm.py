@@ -1,9 +1,9 @@
 """BatchNorm over the batch of all processes of a data-parallel run (SyncBatchNorm), on GPUs and CPUs.
 
 ``nn.SyncBatchNorm`` refuses CPU tensors. :class:`CpuSyncBatchNorm` computes the same statistics
-on the CPU with differentiable all-reduces (``torch.distributed.nn``, the gradient of a sum is
-summed back to every process), so that a CPU run with the gloo backend normalises, and learns,
-like one process on the whole batch.
+on the CPU with differentiable all-reduces (the gradient of a sum over processes is summed back
+to every process), so that a CPU run with the gloo backend normalises, and learns, like one
+process on the whole batch.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.distributed.nn.functional as distributed_functional
 from torch import nn
 from torch.nn import functional
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -73,9 +72,26 @@ class CpuSyncBatchNorm(_BatchNorm):
         return 1.0 / float(self.num_batches_tracked) if self.num_batches_tracked is not None else 0.0
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """y = sum over processes of x; the gradient of x is the sum over processes of y's gradients
+    (every process's loss depends on every process's x through y)."""
+
+    @staticmethod
+    def forward(ctx: Any, local: torch.Tensor, group: Any) -> torch.Tensor:
+        ctx.group = group
+        total = local.clone()
+        torch.distributed.all_reduce(total, group=group)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        total = grad.clone()
+        torch.distributed.all_reduce(total, group=ctx.group)
+        return total, None
+
+
 def _summed(local: torch.Tensor, group: Any) -> torch.Tensor:
-    """The sum over processes of ``local``; its gradient is the sum of the processes' gradients."""
-    total: torch.Tensor = distributed_functional.all_reduce(local, group=group)  # type: ignore[no-untyped-call]
+    total: torch.Tensor = _SumOverProcesses.apply(local, group)
     return total
 
 

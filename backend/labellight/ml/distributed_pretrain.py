@@ -90,14 +90,22 @@ class DistributedSpec:
 
 
 class _ProgressFile:
-    """Rank 0's progress reports, one JSON object per line, for the launcher to follow."""
+    """Rank 0's progress reports and checkpoints, one JSON object per line (``"kind"``:
+    ``"progress"`` or ``"checkpoint"``), for the launcher to follow."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def __call__(self, progress: PretrainProgress) -> None:
+        self._append({"kind": "progress", **asdict(progress)})
+
+    def checkpointed(self, run: PretrainRun) -> None:
+        self._append({"kind": "checkpoint", "step": run.step, "total_steps": run.total_steps,
+                      "epochs": run.config.epochs})
+
+    def _append(self, line: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(progress)) + "\n")
+            f.write(json.dumps(line) + "\n")
 
 
 def _agreed_schedule(
@@ -141,9 +149,10 @@ def run_rank(spec: DistributedSpec, rank: int, world_size: int, device: torch.de
                                  world_size=world_size, init_state=init_state)
     stopped = parent_gone()
     stop = StopFlag(lambda: (workdir / STOP_FILE).exists() or stopped(), control)
+    progress = _ProgressFile(workdir / PROGRESS_FILE) if leader else None
     written = 0
     checkpoints = None
-    if leader and spec.checkpoint is not None:
+    if progress is not None and spec.checkpoint is not None:
         extras = load_state_dict(Path(spec.checkpoint_extras)) if spec.checkpoint_extras else {}
         checkpoint_path = Path(spec.checkpoint)
 
@@ -151,14 +160,14 @@ def run_rank(spec: DistributedSpec, rank: int, world_size: int, device: torch.de
             nonlocal written
             save_state_dict(pretrain_checkpoint(trained, extras), checkpoint_path)
             written += 1
+            progress.checkpointed(trained)
 
         checkpoints = CheckpointPolicy(save, interval_s=spec.checkpoint_interval_s)
     summaries: list[dict[str, Any]] = []
 
     def train_run() -> None:
         nonlocal summaries
-        on_progress = _ProgressFile(workdir / PROGRESS_FILE) if leader else None
-        train(run, pixels, schedule, on_progress, stop, spec.progress_interval_s, checkpoints)
+        train(run, pixels, schedule, progress, stop, spec.progress_interval_s, checkpoints)
         summaries = gather_rank_summaries(run, written, control)
 
     result = train_and_guard(run, pixels, schedule, train_run, resume_from=resume,

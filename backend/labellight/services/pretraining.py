@@ -1,9 +1,15 @@
-"""The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job."""
+"""The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job.
+
+On a machine with several GPUs (or ``LABELLIGHT_PRETRAIN_PROCESSES`` >= 2) the run is distributed
+over processes (:mod:`labellight.ml.distributed_launch`); its checkpoints have the same format, so
+a retry resumes either kind of run with either kind."""
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+import torch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,10 +27,13 @@ from labellight.ml.checkpoint import (
     save_state_dict,
 )
 from labellight.ml.device import pick_device
+from labellight.ml.distributed_launch import pretrain_distributed, processes_for
+from labellight.ml.distributed_pretrain import DistributedSpec
 from labellight.ml.pretrain import (
     CheckpointPolicy,
     PretrainConfig,
     PretrainProgress,
+    PretrainResult,
     PretrainRun,
     preset,
     pretrain_with_report,
@@ -102,22 +111,14 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed(f"upload at least {MIN_IMAGES} images before pretraining")
     else:
         config, init_state = _initial_config(ctx, rows, image_size)
-    pixels = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size).read(rows)
+    cache = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), image_size)
     device = pick_device()
     reporter = _ProgressReporter(ctx, device.type, resume)
-
-    extras = {"images": rows, **({"init_state": init_state} if init_state else {})}
-
-    def save_checkpoint(run: PretrainRun) -> None:
-        save_state_dict(pretrain_checkpoint(run, extras), checkpoint_path)
-        reporter.checkpointed(run.step, run.total_steps, run.config.epochs)
-
+    processes = processes_for(get_settings().pretrain_processes, config.batch_size, rows)
     ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
-               device=device.type)
-    checkpoints = CheckpointPolicy(save_checkpoint, interval_s=get_settings().pretrain_checkpoint_seconds)
-    result = pretrain_with_report(pixels, config, on_progress=reporter, should_stop=ctx.should_stop, device=device,
-                                  resume_from=resume["run"] if resume else None, checkpoints=checkpoints,
-                                  init_state=init_state)
+               device=device.type, processes=processes)
+    job = _Training(config, cache, rows, checkpoint_path, resume, init_state)
+    result = job.distributed(ctx, reporter, device, processes) if processes > 1 else job.single(ctx, reporter, device)
     shipped = replace(config, epochs=result.epochs, time_budget_s=None)
     with session_scope() as session:
         version = project_rows.next_version(session, Backbone, ctx.project_id)
@@ -128,9 +129,50 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
         submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
     storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
     return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
-            "device": device.type, "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch,
-            "resumed_from_step": reporter.resumed_from_step, "start": result.start,
+            "device": device.type, "processes": processes, "images": rows,
+            "resumed_from_epoch": reporter.resumed_from_epoch, "resumed_from_step": reporter.resumed_from_step,
+            "start": result.start,
             "kept": result.kept, "reason": result.reason}
+
+
+@dataclass
+class _Training:
+    """One attempt's BYOL run: in this process, or over several (DDP); the same checkpoints either way."""
+
+    config: PretrainConfig
+    cache: PixelCache
+    rows: int
+    checkpoint_path: Path
+    resume: dict[str, Any] | None
+    init_state: dict[str, Any] | None
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the run: the images and the starting weights, if any."""
+        return {"images": self.rows, **({"init_state": self.init_state} if self.init_state else {})}
+
+    def single(self, ctx: JobContext, reporter: "_ProgressReporter", device: torch.device) -> PretrainResult:
+        def save_checkpoint(run: PretrainRun) -> None:
+            save_state_dict(pretrain_checkpoint(run, self.extras), self.checkpoint_path)
+            reporter.checkpointed(run.step, run.total_steps, run.config.epochs)
+
+        checkpoints = CheckpointPolicy(save_checkpoint, interval_s=get_settings().pretrain_checkpoint_seconds)
+        return pretrain_with_report(self.cache.read(self.rows), self.config, on_progress=reporter,
+                                    should_stop=ctx.should_stop, device=device, checkpoints=checkpoints,
+                                    resume_from=self.resume["run"] if self.resume else None,
+                                    init_state=self.init_state)
+
+    def distributed(self, ctx: JobContext, reporter: "_ProgressReporter", device: torch.device,
+                    processes: int) -> PretrainResult:
+        spec = DistributedSpec(pixels=str(self.cache.path), images=self.rows, image_side=self.cache.size,
+                               config=config_as_json(self.config), workdir="", device=device.type,
+                               checkpoint=str(self.checkpoint_path),
+                               resume_from=str(self.checkpoint_path) if self.resume else None,
+                               checkpoint_interval_s=get_settings().pretrain_checkpoint_seconds)
+        return pretrain_distributed(spec, processes, on_progress=reporter, should_stop=ctx.should_stop,
+                                    init_state=self.init_state, checkpoint_extras=self.extras,
+                                    on_checkpoint=lambda c: reporter.checkpointed(c.step, c.total_steps, c.epochs),
+                                    workdir=self.checkpoint_path.parent / "distributed")
 
 
 def completed_epochs(step: int, total_steps: int, epochs: int) -> int:
