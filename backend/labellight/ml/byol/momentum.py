@@ -27,8 +27,8 @@ def ema_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     if target_params:
         torch._foreach_mul_(target_params, tau)
         torch._foreach_add_(target_params, online_params, alpha=1.0 - tau)
-    for target_buffer, online_buffer in zip(target_buffers, online_buffers, strict=True):
-        target_buffer.copy_(online_buffer)
+    if target_buffers:
+        torch._foreach_copy_(target_buffers, online_buffers)
 
 
 def cosine_tau(step: int, total_steps: int, tau_base: float) -> float:
