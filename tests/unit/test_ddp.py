@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from labellight.ml.checkpoint import config_to_json, load_state_dict, pretrain_checkpoint, save_state_dict
-from labellight.ml.distributed_launch import pretrain_distributed
+from labellight.ml.distributed_launch import pretrain_distributed, processes_for
 from labellight.ml.distributed_norm import CpuSyncBatchNorm, convert_sync_batchnorm
 from labellight.ml.distributed_pretrain import DistributedSpec
 from labellight.ml.pretrain import (
@@ -159,3 +159,14 @@ def test_cpu_sync_batchnorm_on_one_process_is_batchnorm(tmp_path: Path, momentum
         torch.testing.assert_close(synced(x), plain(x))
     finally:
         torch.distributed.destroy_process_group()
+
+
+@pytest.mark.skipif(torch.cuda.device_count() > 0, reason="counts processes on a machine without GPUs")
+def test_processes_follow_the_setting_and_the_batch() -> None:
+    assert processes_for(0, 64, 1000) == 1, "automatic: distributed only over several GPUs"
+    assert processes_for(1, 64, 1000) == 1
+    assert processes_for(2, 64, 1000) == 2
+    assert processes_for(3, 64, 1000) == 1, "64 images do not split over 3 processes"
+    assert processes_for(2, 64, 5) == 1, "the batch is clipped to the 5 images"
+    with pytest.raises(ValueError, match="must be >= 0"):
+        processes_for(-1, 64, 1000)
