@@ -1,5 +1,7 @@
-"""The BYOL pretraining loop over a uint8 pixel cache, with progress, cancellation, resume and the
-guard that keeps the starting backbone when continued pretraining did not improve it."""
+"""The BYOL pretraining loop over a uint8 pixel cache, with progress, cancellation, checkpoints (after
+every epoch and at most every few minutes within one), resume (mid-epoch included) and the guard
+that keeps the starting backbone when continued pretraining did not improve it. The loop and the
+guard also serve the processes of a distributed run (:mod:`labellight.ml.distributed_pretrain`)."""
 
 from __future__ import annotations
 
@@ -238,7 +240,7 @@ def train(
                     images_per_s=steps_done * schedule.batch_size / max(now - started, 1e-9),
                     eta_s=(schedule.total_steps - run.step) * seconds_per_step,
                     collapse_std=run.collapse_std(),
-                    loss_history=run.loss_history,
+                    loss_history=list(run.loss_history),
                 )
             )
         last_report, loss_sum, loss_steps = now, torch.zeros((), device=device), 0
