@@ -1,7 +1,8 @@
-"""`labellight run | serve | worker | migrate | create-user | import | bench`."""
+"""`labellight run | serve | worker | migrate | create-user | import | bench | openapi`."""
 
 import argparse
 import getpass
+import json
 import os
 import subprocess
 import sys
@@ -124,6 +125,23 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"wrote {args.out / 'results.json'}, {args.out / 'results.md'}, {args.out / 'learning_curve.png'}")
 
 
+def openapi_document() -> str:
+    """The API's OpenAPI document as stable JSON text (sorted keys): the source of the SPA's API types.
+    It builds the app as the server does; nothing is connected, so no database or broker is needed."""
+    from labellight.api.app import create_app
+
+    return json.dumps(create_app().openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _openapi(out: Path | None) -> None:
+    text = openapi_document()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="labellight", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,9 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("project_id", type=int)
     p.add_argument("folder", type=Path)
     _add_bench_parser(sub)
+    p = sub.add_parser("openapi", help="write the API's OpenAPI document (JSON, sorted keys)")
+    p.add_argument("--out", type=Path, help="file to write (default: standard output)")
     args = parser.parse_args(argv)
     if args.command == "bench":
         _bench(args)  # in a throw-away data folder of its own: nothing under the configured one
+        return
+    if args.command == "openapi":
+        _openapi(args.out)  # touches no data folder
         return
 
     get_settings().data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """From service results to response schemas (URLs of images are built here, in one place)."""
 
 from labellight.api.schemas import (
+    ClassificationReportPublic,
     ClassifierPublic,
     ClassPublic,
     ImagePublic,
@@ -44,5 +45,7 @@ def image_public(image: Image) -> ImagePublic:
 def classifier_public(classifier: Classifier, project: Project) -> ClassifierPublic:
     return ClassifierPublic(version=classifier.version, cv_accuracy=classifier.cv_accuracy,
                             n_labels=classifier.n_labels, n_folds=classifier.n_folds,
-                            classes=classes_public(project), metrics=classifier.metrics,
+                            classes=classes_public(project),
+                            metrics=ClassificationReportPublic.model_validate(classifier.metrics)
+                            if classifier.metrics is not None else None,
                             created_at=classifier.created_at)

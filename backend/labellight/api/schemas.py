@@ -1,9 +1,12 @@
 """Response and request bodies of the REST API (names: XCreate for input, XPublic for output)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, with_config
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from typing only on Python 3.12+
+
+from labellight.jobs.routes import JobKind, JobState
 
 
 class Public(BaseModel):
@@ -89,12 +92,36 @@ class LabelResult(BaseModel):
     updated: int
 
 
+@with_config(ConfigDict(extra="allow"))
+class JobProgress(TypedDict):
+    """A job's latest progress report: every kind sends ``stage`` and ``fraction`` (0..1); the other keys
+    are sent only by the kinds that measure them (a TypedDict, so an unreported key stays absent)."""
+
+    stage: str
+    fraction: float
+    epoch: NotRequired[int]
+    epochs: NotRequired[int]
+    loss: NotRequired[float | None]
+    images_per_s: NotRequired[float]
+    eta_s: NotRequired[float]
+    device: NotRequired[str]
+    collapse_std: NotRequired[float | None]
+    checkpoint_epoch: NotRequired[int]
+    checkpoint_step: NotRequired[int]
+    loss_history: NotRequired[list[tuple[int, float]]]
+    """Pretraining: (step, loss) pairs, at most 200."""
+    images_done: NotRequired[int]
+    images: NotRequired[int]
+    files_done: NotRequired[int]
+    files: NotRequired[int]
+
+
 class JobPublic(Public):
     id: int
     project_id: int
-    kind: str
-    state: str
-    progress: dict[str, Any]
+    kind: JobKind
+    state: JobState
+    progress: JobProgress
     result: dict[str, Any] | None
     error: str | None
     attempts: int
@@ -111,9 +138,16 @@ class PretrainRequest(BaseModel):
     start: Literal["auto", "scratch", "previous", "weights"] = "auto"
 
 
+class SuggestionReason(BaseModel):
+    """Why an image was suggested: the strategy that picked it and that strategy's scores."""
+
+    model_config = ConfigDict(extra="allow")
+    strategy: str
+
+
 class SuggestionPublic(BaseModel):
     image: ImagePublic
-    reason: dict[str, float | int | str]
+    reason: SuggestionReason
 
 
 class SuggestionsPublic(BaseModel):
@@ -131,14 +165,26 @@ class SearchResultPublic(BaseModel):
     items: list[NeighbourPublic]
 
 
+class ClassificationReportPublic(BaseModel):
+    """Out-of-fold report; per-class lists in ``classes`` (class id) order; ``confusion[i][j]``: images of
+    ``classes[i]`` predicted ``classes[j]``."""
+
+    accuracy: float
+    classes: list[int]
+    precision: list[float]
+    recall: list[float]
+    support: list[int]
+    confusion: list[list[int]]
+
+
 class ClassifierPublic(BaseModel):
     version: int
     cv_accuracy: float | None
     n_labels: int
     n_folds: int
     classes: list[ClassPublic]
-    metrics: dict[str, Any] | None
-    """Out-of-fold report: accuracy, classes, precision, recall, support (per class), confusion[true][pred]."""
+    metrics: ClassificationReportPublic | None
+    """Null for classifiers trained before reports existed."""
     created_at: datetime
 
 

@@ -1,83 +1,32 @@
 // The ONE module that knows the REST API's URLs (contract: docs/api.md, base path /api/v1).
 // Every request sends credentials: 'same-origin'; state-changing requests carry the CSRF header.
+// Types come from the backend's OpenAPI document (./schema.d.ts, made by `make api-types`); every call below
+// names its route as the document does, so its path, query, body and answer are checked against it.
+
+import type { components, paths } from './schema';
 
 export const API_BASE = '/api/v1';
 export const CSRF_COOKIE = 'll_csrf';
 export const CSRF_HEADER = 'X-CSRF-Token';
 
-// ---------------------------------------------------------------- types (mirror docs/api.md)
+// ---------------------------------------------------------------- types (from the OpenAPI document)
 
-export interface User {
-  id: number;
-  email: string;
-  created_at: string;
-}
+type Schemas = components['schemas'];
 
-export interface Token {
-  id: number;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-}
+export type User = Schemas['UserPublic'];
+export type Token = Schemas['TokenPublic'];
+export type TokenCreated = Schemas['TokenCreated'];
+export type Class = Schemas['ClassPublic'];
+export type Project = Schemas['ProjectPublic'];
+export type Image = Schemas['ImagePublic'];
+export type ImagePage = Schemas['ImageList'];
 
-export interface TokenCreated {
-  id: number;
-  name: string;
-  created_at: string;
-  token: string;
-}
+export type JobKind = Schemas['JobKind'];
+export type JobState = Schemas['JobState'];
+export type JobProgress = Schemas['JobProgress'];
+export type Job = Schemas['JobPublic'];
 
-export interface Class {
-  id: number;
-  name: string;
-  color: string;
-  hotkey: string | null;
-}
-
-export interface Project {
-  id: number;
-  name: string;
-  created_at: string;
-  image_count: number;
-  labeled_count: number;
-  classes: Class[];
-  backbone_version: number | null;
-  classifier_version: number | null;
-  cv_accuracy: number | null;
-  /** The newest of: creation, an image upload, a label, a job created or finished. */
-  last_activity_at: string;
-}
-
-export interface Image {
-  id: number;
-  filename: string;
-  width: number;
-  height: number;
-  class_id: number | null;
-  thumbnail_url: string;
-  file_url: string;
-}
-
-export interface ImagePage {
-  items: Image[];
-  total: number;
-}
-
-export type JobKind = 'ingest' | 'pretrain' | 'embed' | 'train' | 'predict' | 'export';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface JobProgress {
-  stage: string;
-  fraction: number;
-  epoch?: number;
-  epochs?: number;
-  loss?: number;
-  images_per_s?: number;
-  eta_s?: number;
-  /** Pretraining: [[step, loss], ...], at most 200 points. */
-  loss_history?: [number, number][];
-}
-
+// A job's `result` is an open object in the API; these are its shapes by job kind (docs/api.md, "Job").
 export type IngestFileStatus = 'accepted' | 'duplicate' | 'rejected';
 
 export interface IngestFileReport {
@@ -107,7 +56,7 @@ export interface TrainResult {
   n_folds: number;
 }
 
-export type ModelExportFormat = 'onnx' | 'torchscript';
+export type ModelExportFormat = Schemas['ExportFormat'];
 
 /** Result of an `export` job: the file holds backbone + head; input images in [0, 1] at `input.size`. */
 export interface ModelExportResult {
@@ -120,34 +69,9 @@ export interface ModelExportResult {
   input: { layout: 'NCHW'; size: [number, number]; dtype: string; range: [number, number] };
 }
 
-export interface Job {
-  id: number;
-  project_id: number;
-  kind: JobKind;
-  state: JobState;
-  progress: JobProgress;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  attempts: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type SuggestStrategy = Schemas['Strategy'];
 
-export const SUGGEST_STRATEGIES = [
-  'auto',
-  'random',
-  'cold_start',
-  'probcover',
-  'k_center',
-  'margin',
-  'least_confidence',
-  'entropy',
-  'hybrid',
-] as const;
-export type SuggestStrategy = (typeof SUGGEST_STRATEGIES)[number];
-
-/** What each strategy picks (shown in the strategy menus). */
+/** What each strategy picks (shown in the strategy menus); a strategy the API adds fails to compile here. */
 export const STRATEGY_HELP: Record<SuggestStrategy, string> = {
   auto: 'auto — cold start while labels are few or the classifier is weak, then hybrid',
   random: 'random — a random sample (baseline)',
@@ -160,98 +84,44 @@ export const STRATEGY_HELP: Record<SuggestStrategy, string> = {
   hybrid: 'hybrid — uncertain and diverse',
 };
 
-export interface SuggestionReason {
-  strategy: string;
-  [score: string]: unknown;
-}
+/** Every strategy, in menu order. */
+export const SUGGEST_STRATEGIES = Object.keys(STRATEGY_HELP) as readonly SuggestStrategy[];
 
-export interface Suggestion {
-  image: Image;
-  reason: SuggestionReason;
-}
+export type SuggestionReason = Schemas['SuggestionReason'];
+export type Suggestion = Schemas['SuggestionPublic'];
+export type Suggestions = Schemas['SuggestionsPublic'];
+export type SearchHit = Schemas['NeighbourPublic'];
+export type SearchResult = Schemas['SearchResultPublic'];
 
-export interface Suggestions {
-  strategy: string;
-  items: Suggestion[];
-}
+/** Out-of-fold classification report; `confusion[i][j]`: images of `classes[i]` predicted `classes[j]`. */
+export type ClassificationReport = Schemas['ClassificationReportPublic'];
+export type LearningCurvePoint = Schemas['LearningCurvePoint'];
+export type ClassifierInfo = Schemas['ClassifierPublic'];
+export type ModelInfo = Schemas['ModelInfoPublic'];
 
-export interface SearchHit {
-  image: Image;
-  score: number;
-}
-
-export interface SearchResult {
-  backbone_version: number | null;
-  items: SearchHit[];
-}
-
-export interface ClassifierInfo {
-  version: number;
-  cv_accuracy: number | null;
-  n_labels: number;
-  n_folds: number;
-  classes: Class[];
-  /** Out-of-fold report (null for classifiers trained before reports existed). */
-  metrics: ClassificationReport | null;
-  created_at: string;
-}
-
-export interface ModelInfo {
-  backbone_version: number | null;
-  classifier: ClassifierInfo | null;
-  learning_curve: LearningCurvePoint[];
-}
-
-export interface ClassProbability {
-  class_id: number;
-  class_name: string;
-  probability: number;
-}
-
-export interface FilePrediction {
-  filename: string;
-  top_k: ClassProbability[];
-}
-
-export interface Prediction {
-  model_version: string;
-  backbone_version: number | null;
-  classifier_version: number | null;
-  predictions: FilePrediction[];
-}
-
+export type ClassProbability = Schemas['ClassScorePublic'];
+export type FilePrediction = Schemas['FilePredictionPublic'];
+export type Prediction = Schemas['PredictionPublic'];
 /** GET /projects/{id}/predictions: the classifier's guess for stored images (from stored embeddings). */
-export interface ImagePrediction {
-  image_id: number;
-  top_k: ClassProbability[];
-}
-
-export interface StoredPredictions {
-  model_version: string;
-  items: ImagePrediction[];
-}
+export type ImagePrediction = Schemas['StoredPredictionPublic'];
+export type StoredPredictions = Schemas['StoredPredictionsPublic'];
 
 /** GET /projects/{id}/map: a 2-D map of the embeddings, x and y in [0, 1]. */
-export interface MapPoint {
-  image_id: number;
-  x: number;
-  y: number;
-  class_id: number | null;
-}
+export type MapPoint = Schemas['MapPointPublic'];
+export type EmbeddingMap = Schemas['MapPublic'];
 
-export interface EmbeddingMap {
-  backbone_version: number;
-  points: MapPoint[];
-}
+export type ReviewItem = Schemas['ReviewItemPublic'];
+export type ReviewPage = Schemas['ReviewPredictionsPublic'];
+export type Mislabel = Schemas['MislabelPublic'];
+export type TentativeLabel = Schemas['TentativeLabelPublic'];
+
+/** A file arriving in chunks: POST /projects/{id}/upload-sessions, then PUT chunks, then complete. */
+export type UploadSession = Schemas['UploadSessionPublic'];
+
+export type PretrainOptions = Schemas['PretrainRequest'];
 
 /** At most this many ids per GET /predictions request. */
 export const MAX_PREDICTION_IDS = 500;
-
-export interface PretrainOptions {
-  epochs?: number;
-  batch_size?: number;
-  image_size?: number;
-}
 
 // ---------------------------------------------------------------- errors
 
@@ -481,98 +351,171 @@ function filesForm(field: string, files: Iterable<File>): FormData {
   return form;
 }
 
+// ---------------------------------------------------------------- routes (from the OpenAPI document)
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+/** A route as the OpenAPI document names it, less the base path: '/projects/{project_id}/images'. */
+export type Route = keyof paths extends infer K ? (K extends `${typeof API_BASE}${infer R}` ? R : never) : never;
+
+type PathItem<R extends Route> = `${typeof API_BASE}${R}` extends infer K extends keyof paths ? paths[K] : never;
+
+/** The operation `method` on `route` (never when the API has no such operation). */
+type Operation<R extends Route, M extends Method> = NonNullable<PathItem<R>[M]>;
+
+type PathParams<O> = O extends { parameters: { path: infer P } } ? P : undefined;
+export type QueryOf<R extends Route, M extends Method> =
+  Operation<R, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+type SuccessBody<X> = X extends { content: { 'application/json': infer B } } ? B : void;
+/** The answer of a successful call: the JSON of its 2xx response (void for 204). */
+export type Answer<R extends Route, M extends Method> =
+  Operation<R, M> extends { responses: infer Rs } ? SuccessBody<Rs[keyof Rs & (200 | 201 | 202 | 204)]> : never;
+
+/** `route` with its `{name}` parts filled in from `params` (a path under API_BASE). */
+function routePath(route: Route, params?: Record<string, string | number>): string {
+  return route.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params?.[name];
+    if (value === undefined) throw new Error(`${route}: no value for {${name}}`);
+    return encodeURIComponent(String(value));
+  });
+}
+
+/** The full URL of `route` (for links, downloads, event streams and copy-paste examples). */
+function routeUrl<R extends Route>(route: R, params: PathParams<Operation<R, 'get'>> | PathParams<Operation<R, 'post'>>,
+                                   query?: Record<string, QueryValue>): string {
+  return buildUrl(routePath(route, params as Record<string, string | number> | undefined), query);
+}
+
+interface CallOptions<O> {
+  path?: PathParams<O>;
+  query?: O extends { parameters: { query?: infer Q } } ? Q : never;
+  json?: JsonBody<O>;
+  form?: FormData;
+  /** Don't trigger the global "session ended" handler on 401 (auth endpoints). */
+  no401Hook?: boolean;
+}
+
+/** One call of the API: `route` and `method` as the OpenAPI document names them. */
+function call<R extends Route, M extends Method>(
+  method: M,
+  route: R,
+  opts: CallOptions<Operation<R, M>> = {},
+): Promise<Answer<R, M>> {
+  const path = routePath(route, opts.path as Record<string, string | number> | undefined);
+  return request<Answer<R, M>>(method.toUpperCase(), path, {
+    json: opts.json,
+    form: opts.form,
+    query: opts.query as Record<string, QueryValue> | undefined,
+    no401Hook: opts.no401Hook,
+  });
+}
+
+
 // ---------------------------------------------------------------- endpoints
 
-const p = (projectId: number) => `/projects/${projectId}`;
+const inProject = (projectId: number) => ({ path: { project_id: projectId } });
 
 export const api = {
-  health: () => request<{ status: string }>('GET', '/health'),
+  health: () => call('get', '/health'),
 
   // auth
   signup: (email: string, password: string) =>
-    request<User>('POST', '/auth/signup', { json: { email, password }, no401Hook: true }),
+    call('post', '/auth/signup', { json: { email, password }, no401Hook: true }),
   login: (email: string, password: string) =>
-    request<User>('POST', '/auth/login', { json: { email, password }, no401Hook: true }),
-  logout: () => request<void>('POST', '/auth/logout', { no401Hook: true }),
-  me: () => request<User>('GET', '/auth/me', { no401Hook: true }),
+    call('post', '/auth/login', { json: { email, password }, no401Hook: true }),
+  logout: () => call('post', '/auth/logout', { no401Hook: true }),
+  me: () => call('get', '/auth/me', { no401Hook: true }),
 
   // tokens
-  listTokens: () => request<Token[]>('GET', '/tokens'),
-  createToken: (name: string) => request<TokenCreated>('POST', '/tokens', { json: { name } }),
-  revokeToken: (tokenId: number) => request<void>('DELETE', `/tokens/${tokenId}`),
+  listTokens: () => call('get', '/tokens'),
+  createToken: (name: string) => call('post', '/tokens', { json: { name } }),
+  revokeToken: (tokenId: number) => call('delete', '/tokens/{token_id}', { path: { token_id: tokenId } }),
 
   // projects & classes
-  listProjects: () => request<Project[]>('GET', '/projects'),
-  createProject: (name: string) => request<Project>('POST', '/projects', { json: { name } }),
-  getProject: (projectId: number) => request<Project>('GET', p(projectId)),
-  deleteProject: (projectId: number) => request<void>('DELETE', p(projectId)),
+  listProjects: () => call('get', '/projects'),
+  createProject: (name: string) => call('post', '/projects', { json: { name } }),
+  getProject: (projectId: number) => call('get', '/projects/{project_id}', inProject(projectId)),
+  deleteProject: (projectId: number) => call('delete', '/projects/{project_id}', inProject(projectId)),
   addClass: (projectId: number, name: string) =>
-    request<Class>('POST', `${p(projectId)}/classes`, { json: { name } }),
+    call('post', '/projects/{project_id}/classes', { ...inProject(projectId), json: { name } }),
   deleteClass: (projectId: number, classId: number) =>
-    request<void>('DELETE', `${p(projectId)}/classes/${classId}`),
+    call('delete', '/projects/{project_id}/classes/{class_id}', {
+      path: { project_id: projectId, class_id: classId },
+    }),
 
   // images
   upload: (projectId: number, files: Iterable<File>, onProgress?: (fraction: number) => void) =>
-    uploadWithProgress<Job>(`${p(projectId)}/uploads`, filesForm('files', files), onProgress),
-  listImages: (
-    projectId: number,
-    q: { labeled?: boolean; class_id?: number; offset?: number; limit?: number } = {},
-  ) => request<ImagePage>('GET', `${p(projectId)}/images`, { query: q }),
+    uploadWithProgress<Answer<'/projects/{project_id}/uploads', 'post'>>(
+      routePath('/projects/{project_id}/uploads', { project_id: projectId }),
+      filesForm('files', files),
+      onProgress,
+    ),
+  listImages: (projectId: number, q: QueryOf<'/projects/{project_id}/images', 'get'> = {}) =>
+    call('get', '/projects/{project_id}/images', { ...inProject(projectId), query: q }),
   getImage: (projectId: number, imageId: number) =>
-    request<Image>('GET', `${p(projectId)}/images/${imageId}`),
+    call('get', '/projects/{project_id}/images/{image_id}', { path: { project_id: projectId, image_id: imageId } }),
   /** Fallback when an Image lacks thumbnail_url. */
   thumbnailUrl: (projectId: number, imageId: number) =>
-    buildUrl(`${p(projectId)}/images/${imageId}/thumbnail`),
-  fileUrl: (projectId: number, imageId: number) => buildUrl(`${p(projectId)}/images/${imageId}/file`),
+    routeUrl('/projects/{project_id}/images/{image_id}/thumbnail', { project_id: projectId, image_id: imageId }),
+  fileUrl: (projectId: number, imageId: number) =>
+    routeUrl('/projects/{project_id}/images/{image_id}/file', { project_id: projectId, image_id: imageId }),
 
   // search
   similar: (projectId: number, imageId: number, k = 10) =>
-    request<SearchResult>('GET', `${p(projectId)}/images/${imageId}/similar`, { query: { k } }),
+    call('get', '/projects/{project_id}/images/{image_id}/similar', {
+      path: { project_id: projectId, image_id: imageId },
+      query: { k },
+    }),
   searchByImage: (projectId: number, file: File, k = 10) => {
     const form = new FormData();
     form.append('file', file, file.name);
-    return request<SearchResult>('POST', `${p(projectId)}/search`, { form, query: { k } });
+    return call('post', '/projects/{project_id}/search', { ...inProject(projectId), form, query: { k } });
   },
 
   // labeling
   setLabels: (projectId: number, imageIds: number[], classId: number | null) =>
-    request<{ updated: number }>('PUT', `${p(projectId)}/labels`, {
+    call('put', '/projects/{project_id}/labels', {
+      ...inProject(projectId),
       json: { image_ids: imageIds, class_id: classId },
     }),
   suggestions: (projectId: number, strategy: SuggestStrategy = 'auto', count = 10) =>
-    request<Suggestions>('GET', `${p(projectId)}/suggestions`, { query: { strategy, count } }),
+    call('get', '/projects/{project_id}/suggestions', { ...inProject(projectId), query: { strategy, count } }),
   /** The classifier's current guess for stored images (409 before a classifier exists). */
   storedPredictions: (projectId: number, imageIds: number[], topK = 3) =>
-    request<StoredPredictions>('GET', `${p(projectId)}/predictions`, {
+    call('get', '/projects/{project_id}/predictions', {
+      ...inProject(projectId),
       query: { image_ids: imageIds.slice(0, MAX_PREDICTION_IDS).join(','), top_k: topK },
     }),
   /** The 2-D embedding map (409 before embeddings exist). */
-  embeddingMap: (projectId: number) => request<EmbeddingMap>('GET', `${p(projectId)}/map`),
+  embeddingMap: (projectId: number) => call('get', '/projects/{project_id}/map', inProject(projectId)),
 
   // training & prediction
   pretrain: (projectId: number, opts: PretrainOptions = {}) =>
-    request<Job>('POST', `${p(projectId)}/pretrain`, { json: opts }),
-  train: (projectId: number) => request<Job>('POST', `${p(projectId)}/train`),
-  model: (projectId: number) => request<ModelInfo>('GET', `${p(projectId)}/model`),
+    call('post', '/projects/{project_id}/pretrain', { ...inProject(projectId), json: opts }),
+  train: (projectId: number) => call('post', '/projects/{project_id}/train', inProject(projectId)),
+  model: (projectId: number) => call('get', '/projects/{project_id}/model', inProject(projectId)),
   /** Export the current classifier as a job (kind `export`; 409 before a classifier exists). */
   startModelExport: (projectId: number, format: ModelExportFormat) =>
-    request<Job>('POST', `${p(projectId)}/model/export`, { query: { format } }),
+    call('post', '/projects/{project_id}/model/export', { ...inProject(projectId), query: { format } }),
   /** Download URL of a succeeded export job's file (409 until it succeeded). */
-  modelExportUrl: (projectId: number, jobId: number) => buildUrl(`${p(projectId)}/model/export/${jobId}`),
+  modelExportUrl: (projectId: number, jobId: number) =>
+    routeUrl('/projects/{project_id}/model/export/{job_id}', { project_id: projectId, job_id: jobId }),
   predict: (projectId: number, files: Iterable<File>, topK = 3) =>
-    request<Prediction>('POST', `${p(projectId)}/predict`, {
+    call('post', '/projects/{project_id}/predict', {
+      ...inProject(projectId),
       form: filesForm('files', files),
       query: { top_k: topK },
     }),
 
   // jobs
-  listJobs: (projectId: number) => request<Job[]>('GET', `${p(projectId)}/jobs`),
-  getJob: (jobId: number) => request<Job>('GET', `/jobs/${jobId}`),
-  cancelJob: (jobId: number) => request<Job>('POST', `/jobs/${jobId}/cancel`),
+  listJobs: (projectId: number) => call('get', '/projects/{project_id}/jobs', inProject(projectId)),
+  getJob: (jobId: number) => call('get', '/jobs/{job_id}', { path: { job_id: jobId } }),
+  cancelJob: (jobId: number) => call('post', '/jobs/{job_id}/cancel', { path: { job_id: jobId } }),
   /** Queue a failed or cancelled job again (409 otherwise). */
-  retryJob: (jobId: number) => request<Job>('POST', `/jobs/${jobId}/retry`),
+  retryJob: (jobId: number) => call('post', '/jobs/{job_id}/retry', { path: { job_id: jobId } }),
   /** URL of the project's Server-Sent Events stream (`event: job`, data = Job JSON). */
-  projectEventsUrl: (projectId: number) => buildUrl(`${p(projectId)}/events`),
+  projectEventsUrl: (projectId: number) => routeUrl('/projects/{project_id}/events', { project_id: projectId }),
 };
 
 export const ACTIVE_STATES: JobState[] = ['queued', 'running'];
@@ -582,90 +525,37 @@ export function isActive(job: Pick<Job, 'state'>): boolean {
 
 // ---------------------------------------------------------------- review and model pages
 
-/** Out-of-fold classification report; `confusion[i][j]`: images of `classes[i]` predicted `classes[j]`. */
-export interface ClassificationReport {
-  accuracy: number;
-  classes: number[];
-  precision: number[];
-  recall: number[];
-  support: number[];
-  confusion: number[][];
-}
-
-export interface LearningCurvePoint {
-  version: number;
-  n_labels: number;
-  cv_accuracy: number | null;
-}
-
-export interface ReviewItem {
-  image: Image;
-  /** The guessed class (the top one) and its probability. */
-  class_id: number;
-  confidence: number;
-  top: { class_id: number; probability: number }[];
-}
-
-export interface ReviewPage {
-  model_version: string;
-  total: number;
-  items: ReviewItem[];
-}
-
-export type ReviewOrder = 'asc' | 'desc';
-
-export interface Mislabel {
-  image: Image;
-  suggested_class_id: number;
-  score: number;
-}
-
-export interface TentativeLabel {
-  image: Image;
-  class_id: number;
-  confidence: number;
-}
+export type ReviewOrder = NonNullable<QueryOf<'/projects/{project_id}/predictions/review', 'get'>['order']>;
 
 /** The classifier's guesses for unlabeled images by confidence (409 before a classifier exists). */
 export function reviewPredictions(
   projectId: number,
-  q: { class_id?: number; order?: ReviewOrder; offset?: number; limit?: number } = {},
+  q: QueryOf<'/projects/{project_id}/predictions/review', 'get'> = {},
 ): Promise<ReviewPage> {
-  return request<ReviewPage>('GET', `${p(projectId)}/predictions/review`, { query: q });
+  return call('get', '/projects/{project_id}/predictions/review', { ...inProject(projectId), query: q });
 }
 
 /** Labeled images whose label looks wrong, most suspicious first (409 before embeddings exist). */
 export function suspectedMislabels(projectId: number, limit = 50): Promise<Mislabel[]> {
-  return request<Mislabel[]>('GET', `${p(projectId)}/mislabels`, { query: { limit } });
+  return call('get', '/projects/{project_id}/mislabels', { ...inProject(projectId), query: { limit } });
 }
 
 /** Labels spread to unlabeled neighbours, most confident first (409 before embeddings exist). */
 export function propagatedLabels(projectId: number, minConfidence = 0, limit = 100): Promise<TentativeLabel[]> {
-  return request<TentativeLabel[]>('GET', `${p(projectId)}/propagated-labels`, {
+  return call('get', '/projects/{project_id}/propagated-labels', {
+    ...inProject(projectId),
     query: { min_confidence: minConfidence, limit },
   });
 }
 
 /** Path (under the site's origin) of the prediction endpoint, for copy-paste examples. */
 export function predictPath(projectId: number, topK = 3): string {
-  return buildUrl(`${p(projectId)}/predict`, { top_k: topK });
+  return routeUrl('/projects/{project_id}/predict', { project_id: projectId }, { top_k: topK });
 }
 
 // ---------------------------------------------------------------- resumable uploads (upload sessions)
 
-/** A file arriving in chunks: POST /projects/{id}/upload-sessions, then PUT chunks, then complete. */
-export interface UploadSession {
-  id: string;
-  filename: string;
-  size: number;
-  /** Bytes the server holds; the next chunk must start here. */
-  received: number;
-  /** The server's chunk size: send chunks of at most this many bytes. */
-  chunk_size: number;
-  expires_at: string;
-}
-
-const uploadSessionUrl = (uploadId: string) => `/upload-sessions/${encodeURIComponent(uploadId)}`;
+const inUploadSession = (uploadId: string) => ({ path: { upload_id: uploadId } });
 
 /**
  * PUT one chunk (bytes `start`..`start + chunk.size - 1` of a `total`-byte file) through XMLHttpRequest so
@@ -679,8 +569,8 @@ function putUploadChunk(
   total: number,
   onProgress?: (loaded: number) => void,
   signal?: AbortSignal,
-): Promise<UploadSession> {
-  return new Promise<UploadSession>((resolve, reject) => {
+): Promise<Answer<'/upload-sessions/{upload_id}', 'put'>> {
+  return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new DOMException('Upload cancelled', 'AbortError'));
       return;
@@ -689,7 +579,7 @@ function putUploadChunk(
     const onAbort = () => xhr.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => signal?.removeEventListener('abort', onAbort);
-    xhr.open('PUT', buildUrl(uploadSessionUrl(uploadId)));
+    xhr.open('PUT', routeUrl('/upload-sessions/{upload_id}', { upload_id: uploadId }));
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader('Content-Range', `bytes ${start}-${start + chunk.size - 1}/${total}`);
@@ -700,7 +590,7 @@ function putUploadChunk(
       const text = xhr.responseText ?? '';
       if (xhr.status >= 200 && xhr.status < 300) {
         try {
-          resolve(JSON.parse(text) as UploadSession);
+          resolve(JSON.parse(text) as Answer<'/upload-sessions/{upload_id}', 'put'>);
         } catch {
           reject(new ApiError(xhr.status, 'The server sent an answer that is not JSON'));
         }
@@ -723,13 +613,16 @@ function putUploadChunk(
 
 export const uploadSessions = {
   open: (projectId: number, filename: string, size: number) =>
-    request<UploadSession>('POST', `${p(projectId)}/upload-sessions`, { json: { filename, size } }),
+    call('post', '/projects/{project_id}/upload-sessions', { ...inProject(projectId), json: { filename, size } }),
   /** Where to resume: the session with the bytes the server holds. 404 once it expired or ended. */
-  get: (uploadId: string) => request<UploadSession>('GET', uploadSessionUrl(uploadId)),
+  get: (uploadId: string) => call('get', '/upload-sessions/{upload_id}', inUploadSession(uploadId)),
   putChunk: putUploadChunk,
   /** Cancel: the server removes the partial file. */
-  cancel: (uploadId: string) => request<void>('DELETE', uploadSessionUrl(uploadId)),
+  cancel: (uploadId: string) => call('delete', '/upload-sessions/{upload_id}', inUploadSession(uploadId)),
   /** One ingest job over finished uploads (all of this project, every byte received). */
   complete: (projectId: number, uploadIds: string[]) =>
-    request<Job>('POST', `${p(projectId)}/upload-sessions/complete`, { json: { session_ids: uploadIds } }),
+    call('post', '/projects/{project_id}/upload-sessions/complete', {
+      ...inProject(projectId),
+      json: { session_ids: uploadIds },
+    }),
 };

@@ -16,6 +16,7 @@ from labellight.api.schemas import (
     NeighbourPublic,
     SearchResultPublic,
     SuggestionPublic,
+    SuggestionReason,
     SuggestionsPublic,
 )
 from labellight.api.uploads import read_upload
@@ -88,7 +89,8 @@ def suggest(project_id: int, user: CurrentUser, session: SessionDep,
     skipped = parse_ids(exclude, "exclude", limit=MAX_EXCLUDED)
     found = suggestions.suggest(session, user, project_id, strategy, count, seed, skipped)
     return SuggestionsPublic(strategy=found.strategy.value, items=[
-        SuggestionPublic(image=image_public(s.image), reason=s.reason) for s in found.items
+        SuggestionPublic(image=image_public(s.image), reason=SuggestionReason.model_validate(s.reason))
+        for s in found.items
     ])
 
 
