@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-test frontend check unit integration e2e
+.PHONY: run test setup setup-test frontend check api-types unit integration e2e
 
 run: setup frontend
 	$(VENV)/bin/labellight run
@@ -28,7 +28,18 @@ check:
 	$(VENV)/bin/ruff check backend worker tests benchmarks
 	$(VENV)/bin/mypy backend/labellight worker/labellight_worker
 	$(VENV)/bin/lint-imports
+	@set -o pipefail; current=$$(mktemp -d) && trap 'rm -rf "$$current"' EXIT && \
+	$(VENV)/bin/labellight openapi --out "$$current/openapi.json" && \
+	{ diff -u frontend/openapi.json "$$current/openapi.json" | head -n 40 && (cd frontend && npm run --silent check:api); } \
+	|| { echo "make check: the API's OpenAPI document or the SPA's types made from it are out of date;" \
+	          "run \`make api-types\` and commit frontend/openapi.json and frontend/src/lib/schema.d.ts" >&2; exit 1; }
 	cd frontend && npm run check
+
+# The SPA's API types: the backend's OpenAPI document (frontend/openapi.json), then the TypeScript made from it
+# (frontend/src/lib/schema.d.ts). Both are committed; `make check` fails when they differ from the code.
+api-types:
+	$(VENV)/bin/labellight openapi --out frontend/openapi.json
+	cd frontend && npm run --silent gen:api
 
 unit:
 	$(PY) -m pytest tests/unit -q
