@@ -1,11 +1,16 @@
 """Queries about projects: ownership-checked lookups and the summary counts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labellight.db.models import Backbone, Classifier, Image, Project
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,3 +60,25 @@ def current_classifier(session: Session, project_id: int) -> Classifier | None:
 def next_version(session: Session, model: type[Backbone] | type[Classifier], project_id: int) -> int:
     latest = session.scalar(select(func.max(model.version)).where(model.project_id == project_id))
     return int(latest or 0) + 1
+
+
+def claim_next_version(session: Session, row: Backbone | Classifier) -> int:
+    """Insert ``row`` as its project's next version and flush it, so that the number is claimed
+    before any file is written under it. Two jobs racing for one number: the later flush raises
+    ``IntegrityError`` (unique project + version); run the transaction again (:func:`retry_on_clash`)."""
+    row.version = next_version(session, type(row), row.project_id)
+    session.add(row)
+    session.flush()
+    return row.version
+
+
+def retry_on_clash(transaction: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``transaction`` (which opens and commits its own session) again when it loses a race
+    for a unique number."""
+    for attempt in range(attempts):
+        try:
+            return transaction()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -28,7 +28,11 @@ def start_train(session: Session, user: User, project_id: int) -> Job:
     project = get_project(session, user, project_id)
     if project_rows.current_backbone(session, project.id) is None:
         raise Conflict("pretrain first: the project has no embedded backbone yet")
-    return submit_job(session, project.id, JobKind.TRAIN, {})
+    # A queued training will read the labels as they are when it starts: a second one adds nothing.
+    queued = session.scalar(select(Job).where(
+        Job.project_id == project.id, Job.kind == JobKind.TRAIN.value, Job.state == JobState.QUEUED.value
+    ).order_by(Job.id.desc()).limit(1))
+    return queued if queued is not None else submit_job(session, project.id, JobKind.TRAIN, {})
 
 
 def retrain_if_due(session: Session, project_id: int) -> Job | None:
@@ -84,11 +88,15 @@ def run_train(ctx: JobContext) -> dict[str, Any]:
     if training.n_folds >= 2:
         out_of_fold = cross_val_predictions(x, y, folds=training.n_folds)
         metrics = classification_report(y, out_of_fold.labels, out_of_fold.classes).as_dict()
-    with session_scope() as session:
-        version = project_rows.next_version(session, Classifier, ctx.project_id)
-        training.head.save(get_storage().path(classifier_key(ctx.project_id, version)))
-        session.add(Classifier(project_id=ctx.project_id, backbone_id=backbone.id, version=version,
-                               cv_accuracy=training.cv_accuracy, n_labels=training.n_labels,
-                               n_folds=training.n_folds, metrics=metrics))
+
+    def store() -> int:
+        with session_scope() as session:
+            version = project_rows.claim_next_version(session, Classifier(
+                project_id=ctx.project_id, backbone_id=backbone.id, cv_accuracy=training.cv_accuracy,
+                n_labels=training.n_labels, n_folds=training.n_folds, metrics=metrics))
+            training.head.save(get_storage().path(classifier_key(ctx.project_id, version)))
+            return version
+
+    version = project_rows.retry_on_clash(store)
     return {"classifier_version": version, "cv_accuracy": training.cv_accuracy,
             "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing}

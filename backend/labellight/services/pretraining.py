@@ -120,13 +120,16 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     job = _Training(config, cache, rows, checkpoint_path, resume, init_state)
     result = job.distributed(ctx, reporter, device, processes) if processes > 1 else job.single(ctx, reporter, device)
     shipped = replace(config, epochs=result.epochs, time_budget_s=None)
-    with session_scope() as session:
-        version = project_rows.next_version(session, Backbone, ctx.project_id)
-        save_state_dict(result.backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
-        row = Backbone(project_id=ctx.project_id, version=version, config=config_as_json(shipped), ready=False)
-        session.add(row)
-        session.flush()
-        submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
+
+    def store() -> int:
+        with session_scope() as session:
+            row = Backbone(project_id=ctx.project_id, config=config_as_json(shipped), ready=False)
+            version = project_rows.claim_next_version(session, row)
+            save_state_dict(result.backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
+            submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": row.id})
+            return version
+
+    version = project_rows.retry_on_clash(store)
     storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
     return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
             "device": device.type, "processes": processes, "images": rows,
