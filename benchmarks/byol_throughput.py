@@ -86,6 +86,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, help="default: the preset's")
     parser.add_argument("--backbone", help="default: the preset's")
     parser.add_argument("--image-size", type=int, help="default: the preset's (capped by the images' side)")
+    parser.add_argument("--threads", type=int, help="torch threads of this process, both sides (default: torch's)")
     parser.add_argument("--reference-fp32", action="store_true", help="also time the reference without autocast")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "labellight-bench")
     parser.add_argument("--json", type=Path, help="write settings and figures here")
@@ -95,11 +96,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} is too small: {getattr(args, name)}")
     if args.workers < 0:
         parser.error(f"--workers must be >= 0, got {args.workers}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     args = _parse(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     # Imported here so that --help works without the optional `bench` extra.
     from lightly_reference import LightlyReference
 
@@ -117,7 +122,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(
         f"config: {config.backbone}, {config.image_size} px, batch {config.batch_size}, {config.optimizer}, "
         f"heads {config.proj_hidden}/{config.proj_dim}/{config.pred_hidden}, "
-        f"cpu_bf16={config.cpu_bf16}; reference DataLoader workers: {args.workers}"
+        f"cpu_bf16={config.cpu_bf16}; reference DataLoader workers: {args.workers}; "
+        f"torch threads: {torch.get_num_threads()}"
     )
     print(f"{args.rounds} rounds of {steps} steps per side (one epoch each), {args.warmup} warm-up steps untimed")
 
@@ -147,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "rounds": args.rounds,
         "warmup_steps": args.warmup,
         "reference_workers": args.workers,
+        "torch_threads": torch.get_num_threads(),
         "config": asdict(config),
         "pixel_cache_fill_s": fill_s,
         "rounds_measured": as_json(results),

@@ -104,6 +104,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="reference DataLoader workers")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    parser.add_argument("--threads", type=int, help="torch threads of this process, both sides (default: torch's)")
     parser.add_argument("--backbone", help="default: the device preset's")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "labellight-bench")
     parser.add_argument("--json", type=Path, help="write settings and figures here")
@@ -112,11 +113,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     if args.workers < 0:
         parser.error(f"--workers must be >= 0, got {args.workers}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     args = _parse(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else pick_device()
     root, source = bench_images.locate(args.data, args.workdir, synthetic_count=max(args.images, 1280))
     images = bench_images.subset(root, args.images, source)
@@ -131,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(f"images: {len(images.paths)} from {source}; pixel cache filled in {fill_s:.1f} s (once, at upload)")
     print(
         f"network: {backbone_name}, {config.image_size} px, batch {BATCH_SIZE}; "
-        f"reference DataLoader workers: {args.workers}; {args.rounds} rounds, one untimed pass per side first"
+        f"reference DataLoader workers: {args.workers}; "
+        f"torch threads: {torch.get_num_threads()}; {args.rounds} rounds, one untimed pass per side first"
     )
     ours = OurEmbedding(backbone, pixels, config.image_size, device)
     reference = FolderEmbedding(backbone, images, config.image_size, side, device, args.workers)
@@ -155,6 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "image_size": config.image_size,
         "batch_size": BATCH_SIZE,
         "reference_workers": args.workers,
+        "torch_threads": torch.get_num_threads(),
         "rounds": args.rounds,
         "pixel_cache_fill_s": fill_s,
         "lowest_cosine_between_sides": agreement,
