@@ -11,6 +11,9 @@ A row is suspected when both disagree. Its score is 1 - (q_i(y_i) + p_i(y_i)) / 
 (1: no neighbour and no held-out head supports the label), and the suggested label is the other
 class with the largest (q_i(c) + p_i(c)) / 2. Only classes with >= 2 labels take part (a single
 label cannot be cross-validated).
+
+With the stored kNN graph of all the embeddings (``graph``), the labeled neighbours of most rows are
+read from it and only the rest are searched (see ``neighbours_within``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellight.index.neighbour_graph import knn_graph
+from labellight.index.neighbour_graph import NeighbourGraph, knn_graph, neighbours_within
 from labellight.ml.classifier import DEFAULT_C, unit_rows
 from labellight.ml.metrics import DEFAULT_FOLDS, cross_val_predictions
 
@@ -46,13 +49,16 @@ def suspected_mislabels(
     seed: int = 0,
     *,
     c: float = DEFAULT_C,
+    graph: NeighbourGraph | None = None,
 ) -> list[SuspectedMislabel]:
     """Labeled rows of ``embeddings`` (N, D) whose ``labels`` (N,) int (-1 = unlabeled) look wrong,
-    most suspicious first."""
+    most suspicious first. ``graph``: the kNN graph of ``embeddings`` when already built."""
     x = unit_rows(embeddings)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
+    if graph is not None and graph.n != x.shape[0]:
+        raise ValueError(f"the graph has {graph.n} rows but there are {x.shape[0]} embeddings")
     classes, counts = np.unique(labels[labels >= 0], return_counts=True)
     rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
     if np.unique(labels[rows]).shape[0] < 2:
@@ -60,7 +66,13 @@ def suspected_mislabels(
     given = labels[rows].astype(np.int64)
     held_out = cross_val_predictions(x[rows], given, folds, seed, c=c)
     column = np.searchsorted(held_out.classes, given)
-    share = _neighbour_shares(x[rows], column, held_out.classes.shape[0], k)
+    if graph is None:
+        _, neighbours = knn_graph(x[rows], k)
+    else:
+        in_rows = np.zeros(x.shape[0], bool)
+        in_rows[rows] = True
+        neighbours = neighbours_within(graph, x, in_rows, k).rows
+    share = _neighbour_shares(neighbours, column, held_out.classes.shape[0])
     support = (share + held_out.probs) / 2
     at = np.arange(rows.shape[0])
     others_share = np.where(np.eye(share.shape[1], dtype=bool)[column], -1.0, share).max(axis=1)
@@ -81,12 +93,12 @@ def suspected_mislabels(
     return sorted(found, key=lambda m: (-m.score, m.row))
 
 
-def _neighbour_shares(x: np.ndarray, column: np.ndarray, n_classes: int, k: int) -> np.ndarray:
-    """q (M, C): share of each row's k nearest other labeled rows carrying each class."""
-    _, neighbours = knn_graph(x, k)
+def _neighbour_shares(neighbours: np.ndarray, column: np.ndarray, n_classes: int) -> np.ndarray:
+    """q (M, C): share of each row's nearest other labeled rows ``neighbours`` (M, k) carrying each class."""
+    m = neighbours.shape[0]
     found = neighbours >= 0
-    owner = np.broadcast_to(np.arange(x.shape[0])[:, None], neighbours.shape)[found]
-    share = np.zeros((x.shape[0], n_classes))
+    owner = np.broadcast_to(np.arange(m)[:, None], neighbours.shape)[found]
+    share = np.zeros((m, n_classes))
     np.add.at(share, (owner, column[neighbours[found]]), 1.0)
     share /= np.maximum(found.sum(axis=1, keepdims=True), 1)
     return share

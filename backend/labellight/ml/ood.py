@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labellight.index.neighbour_graph import knn_graph
+from labellight.index.neighbour_graph import NeighbourGraph, knn_graph
 from labellight.index.vector_index import VectorIndex
 from labellight.ml.classifier import unit_rows
 
@@ -47,13 +47,19 @@ class OodCalibration:
         return flags, distance
 
 
-def calibrate_ood(embeddings: np.ndarray, percentile: float = DEFAULT_PERCENTILE) -> OodCalibration:
-    """The ``percentile`` of each embedding's distance to its nearest other one, over ``embeddings`` (N, D)."""
+def calibrate_ood(embeddings: np.ndarray, percentile: float = DEFAULT_PERCENTILE, *,
+                  graph: NeighbourGraph | None = None) -> OodCalibration:
+    """The ``percentile`` of each embedding's distance to its nearest other one, over ``embeddings`` (N, D).
+
+    ``graph``: the kNN graph of ``embeddings`` when already built (its first column is used).
+    """
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
     x = unit_rows(embeddings)
     if x.shape[0] < 2:
         raise ValueError("calibration needs at least 2 embeddings")
-    scores, rows = knn_graph(x, 1)
+    if graph is not None and graph.n != x.shape[0]:
+        raise ValueError(f"the graph has {graph.n} rows but there are {x.shape[0]} embeddings")
+    scores, rows = knn_graph(x, 1) if graph is None else (graph.scores[:, :1], graph.rows[:, :1])
     nearest = _distance(scores[rows[:, 0] >= 0, 0])
     return OodCalibration(threshold=float(np.percentile(nearest, percentile)), percentile=percentile)

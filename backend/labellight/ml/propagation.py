@@ -10,6 +10,9 @@ so labels diffuse along the data manifold. The tentative label of a row is argma
 confidence the share Z_ic / sum_c Z_ic of the label mass that reaches it from that class. A row no
 label reaches (a cluster with no label in it, or more graph hops from every label than the 20
 conjugate-gradient steps travel) gets -1 and confidence 0.
+
+The graph is the costly part at scale (a search per row); pass the one the embed job stored as
+``graph`` and only the sparse solve runs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, diags, identity
 from scipy.sparse.linalg import cg
 
-from labellight.index.neighbour_graph import knn_graph
+from labellight.index.neighbour_graph import NeighbourGraph, knn_graph
 from labellight.ml.classifier import unit_rows
 
 DEFAULT_K = 10
@@ -28,9 +31,12 @@ _CG_ITERATIONS = 20  # Iscen et al.: 20 conjugate-gradient steps suffice for the
 
 
 def propagate_labels(
-    embeddings: np.ndarray, labels: np.ndarray, k: int = DEFAULT_K, alpha: float = ALPHA, gamma: float = GAMMA
+    embeddings: np.ndarray, labels: np.ndarray, k: int = DEFAULT_K, alpha: float = ALPHA, gamma: float = GAMMA,
+    *, graph: NeighbourGraph | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tentative labels for ``embeddings`` (N, D) from ``labels`` (N,) int (-1 = unlabeled).
+
+    ``graph``: the kNN graph of ``embeddings`` when already built (its first ``k`` neighbours are used).
 
     Returns (tentative (N,) int64, confidence (N,) float64 in [0, 1]). Labeled rows keep their
     label with confidence 1; unreached rows get -1 with confidence 0.
@@ -41,13 +47,16 @@ def propagate_labels(
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if graph is not None and graph.n != x.shape[0]:
+        raise ValueError(f"the graph has {graph.n} rows but there are {x.shape[0]} embeddings")
     labeled = labels >= 0
     tentative = np.where(labeled, labels, -1).astype(np.int64)
     confidence = labeled.astype(np.float64)
     if not labeled.any() or labeled.all():
         return tentative, confidence
     classes, column = np.unique(labels[labeled], return_inverse=True)
-    spread = _label_spreading(x, labeled, column, classes.shape[0], k, alpha, gamma)
+    scores, rows = knn_graph(x, k) if graph is None else (graph.scores[:, :k], graph.rows[:, :k])
+    spread = _label_spreading(scores, rows, labeled, column, classes.shape[0], alpha, gamma)
     mass = spread.sum(axis=1)
     reached = ~labeled & (mass > 0)
     tentative[reached] = classes[spread[reached].argmax(axis=1)]
@@ -56,11 +65,11 @@ def propagate_labels(
 
 
 def _label_spreading(
-    x: np.ndarray, labeled: np.ndarray, column: np.ndarray, n_classes: int, k: int, alpha: float, gamma: float
+    scores: np.ndarray, rows: np.ndarray, labeled: np.ndarray, column: np.ndarray, n_classes: int, alpha: float,
+    gamma: float,
 ) -> np.ndarray:
-    """Z (N, C) >= 0, the solution of (I - alpha W_n) Z = Y."""
-    n = x.shape[0]
-    scores, rows = knn_graph(x, k)
+    """Z (N, C) >= 0, the solution of (I - alpha W_n) Z = Y on the graph (``scores``, ``rows``)."""
+    n = rows.shape[0]
     keep = rows >= 0
     affinity = np.maximum(scores[keep].astype(np.float64), 0.0) ** gamma
     sources = np.broadcast_to(np.arange(n)[:, None], rows.shape)[keep]

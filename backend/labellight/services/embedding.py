@@ -1,4 +1,4 @@
-"""The embed job: embeddings of every image under one backbone, and their FAISS index."""
+"""The embed job: embeddings of every image under one backbone, their FAISS index and kNN graph."""
 
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project
 from labellight.db.session import session_scope
+from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
@@ -20,7 +21,7 @@ from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
 from labellight.storage import get_storage
-from labellight.storage.keys import embeddings_key, index_key, map_key, pixel_cache_key
+from labellight.storage.keys import embeddings_key, index_key, map_key, neighbour_graph_key, pixel_cache_key
 
 
 def queue_embed_of_current(project_id: int) -> None:
@@ -50,17 +51,24 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
     chunk = 1024
     parts = []
     for start in range(0, len(ids), chunk):
-        ctx.report("embed", start / max(len(ids), 1), images_done=start, images=len(ids))
+        ctx.report("embed", 0.85 * start / max(len(ids), 1), images_done=start, images=len(ids))
         parts.append(embed(module, np.asarray(pixels[cache_rows[start:start + chunk]]),
                            int(backbone.config["image_size"])))
     vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    # The graph behind label propagation, mislabels, near duplicates and OOD calibration: a search per
+    # image, far too slow for a request at 100k images, so it is built here once per backbone.
+    graph = NeighbourGraph.build(vectors, progress=lambda share: ctx.report(
+        "graph", 0.85 + 0.1 * share, images_done=len(ids), images=len(ids)))
     ctx.report("index", 0.95, force=True, images_done=len(ids), images=len(ids))
     # The distance beyond which a query counts as out of distribution, calibrated on the project's images.
-    ood = np.array(calibrate_ood(vectors).threshold if len(ids) >= 2 else np.inf, dtype=np.float64)
+    ood = np.array(calibrate_ood(vectors, graph=graph).threshold if len(ids) >= 2 else np.inf, dtype=np.float64)
     _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors,
                  ood_threshold=ood)
     _save_arrays(storage.path(map_key(ctx.project_id, backbone.version)), ids=ids, xy=map_2d(vectors))
     VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
+    # Stored with the ids it was built on: a reader pairs it with embeddings of the same ids only.
+    _save_arrays(storage.path(neighbour_graph_key(ctx.project_id, backbone.version)), ids=ids,
+                 scores=graph.scores, rows=graph.rows)
     with session_scope() as session:
         row = session.get(Backbone, backbone.id)
         if row is not None:

@@ -1,4 +1,4 @@
-"""Loading a project's model files: backbones, heads, embeddings and indexes, cached per version."""
+"""Loading a project's model files: backbones, heads, embeddings, indexes and graphs, cached per version."""
 
 import threading
 from collections.abc import Iterable
@@ -10,14 +10,23 @@ import numpy as np
 import torch
 
 from labellight.db.models import Backbone, Classifier
+from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import load_state_dict
 from labellight.ml.classifier import LinearHead
 from labellight.storage import get_storage
-from labellight.storage.keys import backbone_weights_key, classifier_key, embeddings_key, index_key, map_key
+from labellight.storage.keys import (
+    backbone_weights_key,
+    classifier_key,
+    embeddings_key,
+    index_key,
+    map_key,
+    neighbour_graph_key,
+)
 
 _lock = threading.Lock()
+_graph_locks: dict[str, threading.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -31,9 +40,13 @@ class Embeddings:
 
     def restricted_to(self, image_ids: Iterable[int]) -> "Embeddings":
         """Only the rows of ``image_ids`` (e.g. the images that still exist)."""
-        wanted = np.fromiter(image_ids, dtype=np.int64)
-        keep = np.isin(self.ids, wanted)
+        keep = self.kept(image_ids)
         return Embeddings(self.ids[keep], self.vectors[keep], self.ood_threshold)
+
+    def kept(self, image_ids: Iterable[int]) -> np.ndarray:
+        """(N,) bool: which rows :meth:`restricted_to` keeps for ``image_ids``."""
+        keep: np.ndarray = np.isin(self.ids, np.fromiter(image_ids, dtype=np.int64))
+        return keep
 
     def rows_of(self, image_ids: np.ndarray) -> np.ndarray:
         """Row of each image id, -1 where the image has no embedding yet."""
@@ -67,6 +80,34 @@ def _embeddings(path: str, _mtime: int) -> Embeddings:
     with np.load(path, allow_pickle=False) as data:
         threshold = float(data["ood_threshold"]) if "ood_threshold" in data else float("inf")
         return Embeddings(ids=data["ids"], vectors=data["vectors"], ood_threshold=threshold)
+
+
+def neighbour_graph(backbone: Backbone) -> NeighbourGraph:
+    """The kNN graph over the rows of :func:`embeddings` of ``backbone``.
+
+    The embed job stores it next to the embeddings. A backbone embedded before graphs were stored (or
+    a re-embed caught between writing the two files: the graph's ids then differ) gets it built here,
+    once per embeddings file, and kept in memory; concurrent requests wait for that one build.
+    """
+    storage = get_storage()
+    vectors_path = storage.path(embeddings_key(backbone.project_id, backbone.version))
+    graph_path = storage.path(neighbour_graph_key(backbone.project_id, backbone.version))
+    vectors_mtime = vectors_path.stat().st_mtime_ns
+    graph_mtime = graph_path.stat().st_mtime_ns if graph_path.exists() else None
+    with _lock:
+        build_lock = _graph_locks.setdefault(str(vectors_path), threading.Lock())
+    with build_lock:
+        return _neighbour_graph(str(vectors_path), vectors_mtime, str(graph_path), graph_mtime)
+
+
+@lru_cache(maxsize=4)
+def _neighbour_graph(vectors_path: str, vectors_mtime: int, graph_path: str, graph_mtime: int | None) -> NeighbourGraph:
+    emb = _embeddings(vectors_path, vectors_mtime)
+    if graph_mtime is not None:
+        with np.load(graph_path, allow_pickle=False) as data:
+            if np.array_equal(data["ids"], emb.ids):
+                return NeighbourGraph(scores=data["scores"], rows=data["rows"])
+    return NeighbourGraph.build(emb.vectors)
 
 
 def embedding_map(backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:

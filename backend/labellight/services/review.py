@@ -1,4 +1,8 @@
-"""Review aids: labels that look wrong, and tentative labels propagated to unlabeled neighbours."""
+"""Review aids: labels that look wrong, and tentative labels propagated to unlabeled neighbours.
+
+The kNN graph they stand on comes from the embed job (``model_store.neighbour_graph``); a request
+narrows it to the images that still exist and does only the work that depends on the current labels.
+"""
 
 from dataclasses import dataclass
 
@@ -8,11 +12,12 @@ from sqlalchemy.orm import Session
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project, User
 from labellight.index.near_duplicates import near_duplicate_groups
+from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.ml.mislabels import suspected_mislabels
 from labellight.ml.propagation import propagate_labels
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.images import images_by_id
-from labellight.services.model_store import Embeddings, embeddings, linear_head
+from labellight.services.model_store import Embeddings, embeddings, linear_head, neighbour_graph
 from labellight.services.projects import get_project
 
 
@@ -53,30 +58,34 @@ class ReviewPage:
     items: list[ReviewItem]
 
 
-def _labeled_embeddings(session: Session, project: Project) -> tuple[Embeddings, np.ndarray]:
-    """The current backbone's embeddings of the project's images and their labels (-1 = none)."""
+def _labeled_embeddings(session: Session, project: Project) -> tuple[Embeddings, np.ndarray, NeighbourGraph]:
+    """The current backbone's embeddings of the project's images, their labels (-1 = none) and their kNN
+    graph; images deleted since the embed are left out, also as neighbours."""
     backbone = project_rows.current_backbone(session, project.id)
     if backbone is None:
         raise Conflict("review needs embeddings: pretrain the project first")
     labels = project_rows.image_labels(session, project.id)
-    emb = embeddings(backbone).restricted_to(labels)
+    every = embeddings(backbone)
+    keep = every.kept(labels)
+    emb = every.restricted_to(labels)
+    graph = neighbour_graph(backbone).restricted(keep)
     y = np.array([labels[int(i)] if labels[int(i)] is not None else -1 for i in emb.ids], dtype=np.int64)
-    return emb, y
+    return emb, y, graph
 
 
 def near_duplicates(session: Session, user: User, project_id: int, threshold: float) -> list[list[Image]]:
     """Groups of images whose embeddings are near duplicates (cosine >= ``threshold``)."""
     project = get_project(session, user, project_id)
-    emb, _ = _labeled_embeddings(session, project)
-    groups = near_duplicate_groups(emb.vectors, emb.ids, threshold)
+    emb, _, graph = _labeled_embeddings(session, project)
+    groups = near_duplicate_groups(emb.vectors, emb.ids, threshold, graph=graph)
     images = images_by_id(session, project.id, [i for group in groups for i in group])
     return [[images[i] for i in group if i in images] for group in groups]
 
 
 def find_mislabels(session: Session, user: User, project_id: int, limit: int) -> list[Mislabel]:
     project = get_project(session, user, project_id)
-    emb, y = _labeled_embeddings(session, project)
-    found = suspected_mislabels(emb.vectors, y)[:limit]
+    emb, y, graph = _labeled_embeddings(session, project)
+    found = suspected_mislabels(emb.vectors, y, graph=graph)[:limit]
     images = images_by_id(session, project.id, [int(emb.ids[m.row]) for m in found])
     return [Mislabel(images[int(emb.ids[m.row])], m.suggested_label, m.score) for m in found]
 
@@ -85,10 +94,10 @@ def propagated_labels(session: Session, user: User, project_id: int, min_confide
                       limit: int) -> list[TentativeLabel]:
     """Unlabeled images with the label their labeled neighbours spread to them, most confident first."""
     project = get_project(session, user, project_id)
-    emb, y = _labeled_embeddings(session, project)
+    emb, y, graph = _labeled_embeddings(session, project)
     if (y >= 0).sum() == 0:
         return []
-    tentative, confidence = propagate_labels(emb.vectors, y)
+    tentative, confidence = propagate_labels(emb.vectors, y, graph=graph)
     rows = np.flatnonzero((y < 0) & (tentative >= 0) & (confidence >= min_confidence))
     rows = rows[np.argsort(-confidence[rows], kind="stable")][:limit]
     images = images_by_id(session, project.id, [int(emb.ids[r]) for r in rows])

@@ -46,6 +46,11 @@ def index_key(project_id: int, version: int) -> str:
     return f"{backbone_prefix(project_id, version)}/index.faiss"
 
 
+def neighbour_graph_key(project_id: int, version: int) -> str:
+    """The kNN graph of the backbone's embeddings (rows of ``embeddings_key``), built by the embed job."""
+    return f"{backbone_prefix(project_id, version)}/neighbours.npz"
+
+
 def map_key(project_id: int, version: int) -> str:
     return f"{backbone_prefix(project_id, version)}/map.npz"
 
