@@ -33,3 +33,8 @@ def predict(job_id: int) -> str:
 @app.task(name=TASK_NAMES[JobKind.EXPORT])
 def export(job_id: int) -> str:
     return run_job(job_id)
+
+
+@app.task(name=TASK_NAMES[JobKind.FINETUNE])
+def finetune(job_id: int) -> str:
+    return run_job(job_id)

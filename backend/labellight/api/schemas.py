@@ -114,6 +114,9 @@ class JobProgress(TypedDict):
     images: NotRequired[int]
     files_done: NotRequired[int]
     files: NotRequired[int]
+    run: NotRequired[int]
+    runs: NotRequired[int]
+    """Fine-tune: the run in progress, 1..runs (each fold of the cross-validation, then the final fine-tune)."""
 
 
 class JobPublic(Public):
@@ -136,6 +139,10 @@ class PretrainRequest(BaseModel):
     image_size: int | None = Field(default=None, ge=16, le=512)
     time_budget_s: float | None = Field(default=None, ge=10, le=7 * 86400, description="plan epochs to fit")
     start: Literal["auto", "scratch", "previous", "weights"] = "auto"
+
+
+class FinetuneRequest(BaseModel):
+    epochs: int | None = Field(default=None, ge=1, le=200, description="passes over the labeled images (default 20)")
 
 
 class SuggestionReason(BaseModel):

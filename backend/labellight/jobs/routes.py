@@ -10,6 +10,7 @@ class JobKind(StrEnum):
     TRAIN = "train"
     PREDICT = "predict"
     EXPORT = "export"
+    FINETUNE = "finetune"
 
 
 class JobState(StrEnum):
@@ -34,6 +35,7 @@ QUEUES: dict[JobKind, str] = {
     JobKind.TRAIN: QUEUE_CPU,
     JobKind.PREDICT: QUEUE_GPU,
     JobKind.EXPORT: QUEUE_CPU,
+    JobKind.FINETUNE: QUEUE_GPU,
 }
 
 TASK_ROUTES: dict[str, dict[str, str]] = {

@@ -22,6 +22,7 @@ def _handlers() -> dict[JobKind, Handler]:
         batch_predictions,
         classifier_training,
         embedding,
+        finetuning,
         ingestion,
         model_export,
         pretraining,
@@ -34,6 +35,7 @@ def _handlers() -> dict[JobKind, Handler]:
         JobKind.TRAIN: classifier_training.run_train,
         JobKind.PREDICT: batch_predictions.run_batch_predict,
         JobKind.EXPORT: model_export.run_export,
+        JobKind.FINETUNE: finetuning.run_finetune,
     }
 
 

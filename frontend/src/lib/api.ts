@@ -495,6 +495,13 @@ export const api = {
     call('post', '/projects/{project_id}/pretrain', { ...inProject(projectId), json: opts }),
   train: (projectId: number) => call('post', '/projects/{project_id}/train', inProject(projectId)),
   model: (projectId: number) => call('get', '/projects/{project_id}/model', inProject(projectId)),
+  /** Fine-tune backbone + head as a job (kind `finetune`), kept only if its cross-validated accuracy
+   * beats the linear head's; 409 without a backbone or two labeled classes of at least 2 labels each. */
+  startFinetune: (projectId: number, epochs?: number) =>
+    call('post', '/projects/{project_id}/finetune', {
+      ...inProject(projectId),
+      json: epochs === undefined ? {} : { epochs },
+    }),
   /** Export the current classifier as a job (kind `export`; 409 before a classifier exists). */
   startModelExport: (projectId: number, format: ModelExportFormat) =>
     call('post', '/projects/{project_id}/model/export', { ...inProject(projectId), query: { format } }),

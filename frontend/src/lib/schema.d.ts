@@ -227,6 +227,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/finetune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start Finetune */
+        post: operations["start_finetune_api_v1_projects__project_id__finetune_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/images": {
         parameters: {
             query?: never;
@@ -849,6 +866,14 @@ export interface components {
             /** Top K */
             top_k: components["schemas"]["ClassScorePublic"][];
         };
+        /** FinetuneRequest */
+        FinetuneRequest: {
+            /**
+             * Epochs
+             * @description passes over the labeled images (default 20)
+             */
+            epochs?: number | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -882,7 +907,7 @@ export interface components {
          * JobKind
          * @enum {string}
          */
-        JobKind: "ingest" | "pretrain" | "embed" | "train" | "predict" | "export";
+        JobKind: "ingest" | "pretrain" | "embed" | "train" | "predict" | "export" | "finetune";
         /**
          * JobProgress
          * @description A job's latest progress report: every kind sends ``stage`` and ``fraction`` (0..1); the other keys
@@ -922,6 +947,10 @@ export interface components {
                 number,
                 number
             ][];
+            /** Run */
+            run?: number;
+            /** Runs */
+            runs?: number;
             /** Stage */
             stage: string;
         } & {
@@ -1685,6 +1714,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_finetune_api_v1_projects__project_id__finetune_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["FinetuneRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
             };
             /** @description Validation Error */
             422: {

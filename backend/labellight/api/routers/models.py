@@ -10,6 +10,7 @@ from labellight.api.id_lists import parse_ids
 from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
     FilePredictionPublic,
+    FinetuneRequest,
     JobPublic,
     LearningCurvePoint,
     MapPublic,
@@ -24,6 +25,7 @@ from labellight.services import (
     batch_predictions,
     classifier_training,
     embedding_map,
+    finetuning,
     model_export,
     model_info,
     predictions,
@@ -43,6 +45,13 @@ def start_pretrain(project_id: int, user: CurrentUser, session: SessionDep,
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED)
 def start_train(project_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(classifier_training.start_train(session, user, project_id))
+
+
+@router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
+def start_finetune(project_id: int, user: CurrentUser, session: SessionDep,
+                   body: Annotated[FinetuneRequest | None, Body()] = None) -> JobPublic:
+    epochs = (body or FinetuneRequest()).epochs
+    return JobPublic.model_validate(finetuning.start_finetune(session, user, project_id, epochs))
 
 
 @router.get("/model")

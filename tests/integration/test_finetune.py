@@ -1,0 +1,161 @@
+"""Fine-tuning backbone + head through the live app: refused until it can be cross-validated, then a
+job that reports its progress and says which model it kept and why, with the project's model
+versions following that decision."""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api_client import signed_up_client, wait_for
+from tests.live_app import LiveApp
+from tests.synthetic_images import CLASSES, dataset, encode, shape_image
+
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class Project:
+    client: httpx.Client
+    pid: int
+    class_ids: dict[str, int]
+    images: dict[str, list[int]]  # class name -> image ids
+
+    def finetune(self, **body: Any) -> httpx.Response:
+        return self.client.post(f"/api/v1/projects/{self.pid}/finetune", json=body or None)
+
+    def label(self, kind: str, image_ids: list[int]) -> None:
+        self.client.put(f"/api/v1/projects/{self.pid}/labels",
+                        json={"image_ids": image_ids, "class_id": self.class_ids[kind]}).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def clients(app: LiveApp) -> Iterator[Any]:
+    made: list[httpx.Client] = []
+
+    def make(**kwargs: Any) -> httpx.Client:
+        client = httpx.Client(base_url=app.base_url, timeout=120, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def _new_project(client: httpx.Client, name: str) -> tuple[int, dict[str, int]]:
+    pid = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
+    return pid, {c: client.post(f"/api/v1/projects/{pid}/classes", json={"name": c}).raise_for_status().json()["id"]
+                 for c in CLASSES}
+
+
+def _wait(client: httpx.Client, job_id: int, timeout: float = 300) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The finished job and every distinct progress seen while it ran."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").raise_for_status().json()
+        if job["state"] in FINAL:
+            return job, seen
+        if job["state"] == "running" and (not seen or seen[-1] != job["progress"]):
+            seen.append(job["progress"])
+        time.sleep(0.2)
+    raise TimeoutError(f"job {job_id} did not finish in {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def pretrained(clients: Any) -> Project:
+    """18 images of 3 classes and a 1-epoch backbone at 16 px; nothing labeled yet."""
+    client = signed_up_client(clients, "finetune@example.com")
+    pid, class_ids = _new_project(client, "Finetune")
+    images = dataset(per_class=6, seed=6)
+    upload = client.post(f"/api/v1/projects/{pid}/uploads", files=[("files", (n, d)) for n, _, d in images])
+    assert _wait(client, upload.raise_for_status().json()["id"])[0]["state"] == "succeeded"
+    pretrain = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 16})
+    assert _wait(client, pretrain.raise_for_status().json()["id"])[0]["state"] == "succeeded"
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
+    listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 100}).json()["items"]
+    name_to_id = {i["filename"]: i["id"] for i in listing}
+    by_class = {kind: [name_to_id[n] for n, k, _ in images if k == kind] for kind in CLASSES}
+    return Project(client, pid, class_ids, by_class)
+
+
+def test_finetune_is_refused_until_it_can_be_cross_validated(pretrained: Project, clients: Any) -> None:
+    client = signed_up_client(clients, "finetune-early@example.com")
+    pid, _ = _new_project(client, "No backbone")
+    early = client.post(f"/api/v1/projects/{pid}/finetune")
+    assert early.status_code == 409
+    assert "pretrain first" in early.json()["detail"]
+
+    circle, square = CLASSES[0], CLASSES[1]
+    pretrained.label(circle, pretrained.images[circle][:3])
+    one_class = pretrained.finetune()
+    assert one_class.status_code == 409
+    assert "at least two classes" in one_class.json()["detail"]
+    pretrained.label(square, pretrained.images[square][:1])
+    single = pretrained.finetune()
+    assert single.status_code == 409
+    assert f"label one more of {square}" in single.json()["detail"]
+
+    for epochs in (0, 201, "many"):
+        bad = pretrained.finetune(epochs=epochs)
+        assert bad.status_code == 422, epochs
+        assert "epochs" in str(bad.json()["detail"])
+    stranger = signed_up_client(clients, "finetune-stranger@example.com")
+    assert stranger.post(f"/api/v1/projects/{pretrained.pid}/finetune").status_code == 404
+
+
+def test_finetune_job_reports_progress_and_ships_only_a_better_model(pretrained: Project) -> None:
+    client, pid = pretrained.client, pretrained.pid
+    for kind in CLASSES:
+        pretrained.label(kind, pretrained.images[kind][:3])
+    train = _wait(client, client.post(f"/api/v1/projects/{pid}/train").raise_for_status().json()["id"])[0]
+    assert train["state"] == "succeeded", train
+    before = client.get(f"/api/v1/projects/{pid}/model").json()
+
+    started = pretrained.finetune(epochs=2)
+    assert started.status_code == 202, started.text
+    assert started.json()["kind"] == "finetune"
+    again = pretrained.finetune()
+    assert again.status_code == 409
+    assert "already" in again.json()["detail"]
+    job, seen = _wait(client, started.json()["id"])
+    assert job["state"] == "succeeded", job
+
+    training = [p for p in seen if p["stage"] == "cross-validate"]
+    assert training, seen
+    assert all(p["runs"] == 4 for p in training)  # 3 labels a class: 3 folds, then the final fine-tune
+    fractions = [p["fraction"] for p in seen]
+    assert fractions == sorted(fractions)
+    assert job["progress"]["fraction"] == 1.0
+
+    result = job["result"]
+    assert result["kept"] in ("finetuned", "linear head")
+    assert (result["n_labels"], result["n_folds"], result["epochs"]) == (9, 3, 2)
+    assert 0.0 <= result["cv_accuracy_linear"] <= 1.0
+    assert 0.0 <= result["cv_accuracy_finetuned"] <= 1.0
+    assert f"{result['cv_accuracy_finetuned']:.3f} against {result['cv_accuracy_linear']:.3f}" in result["reason"]
+    assert "same 3 folds of 9 labels" in result["reason"]
+
+    after = client.get(f"/api/v1/projects/{pid}/model").json()
+    query = encode(shape_image(CLASSES[2], 999_001))
+    answer = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("q.png", query))])
+    assert answer.status_code == 200, answer.text
+    if result["kept"] == "finetuned":
+        assert result["cv_accuracy_finetuned"] > result["cv_accuracy_linear"]
+        assert "fine-tuning helped" in result["reason"]
+        assert (result["new_backbone_version"], result["classifier_version"]) == (2, 2)
+        assert after["backbone_version"] == 2
+        assert after["classifier"]["cv_accuracy"] == result["cv_accuracy_finetuned"]
+        assert answer.json()["model_version"] == "b2.c2"
+        similar = client.get(f"/api/v1/projects/{pid}/images/{pretrained.images[CLASSES[0]][0]}/similar")
+        assert similar.json()["backbone_version"] == 2
+    else:
+        assert result["cv_accuracy_finetuned"] <= result["cv_accuracy_linear"]
+        assert "did not help" in result["reason"]
+        assert "new_backbone_version" not in result
+        assert after == before
+        assert answer.json()["model_version"] == "b1.c1"
