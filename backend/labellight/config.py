@@ -50,6 +50,10 @@ class Settings(BaseSettings):
 
     pretrain_checkpoint_seconds: float = Field(default=300.0, gt=0)
     """Pretraining checkpoints after every epoch and, within a long epoch, at most this many seconds apart."""
+    faiss_threads: int = Field(default=0, ge=0)
+    """OpenMP threads FAISS uses for search and k-means in the API and each worker process: 0 = one on a
+    machine of at most 4 cores (more threads spin against each other and against torch on a small shared
+    box), else half the cores. Not OMP_NUM_THREADS, which would throttle torch too."""
     pretrain_processes: int = Field(default=0, ge=0)
     """Processes of one pretraining (DDP): 0 = one per GPU when the machine has more than one, else one;
     1 = never distributed; N >= 2 = N processes (one per GPU; on a machine without GPUs, CPU processes

@@ -3,10 +3,11 @@
 import logging
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutting_down
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 
 from labellight.config import get_settings
 from labellight.jobs.transport import make_celery
+from labellight.services.faiss_setup import configure_faiss_threads
 from labellight_worker.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,14 @@ log = logging.getLogger(__name__)
 app: Celery = make_celery()
 app.conf.include = ["labellight_worker.tasks"]
 _sweeper = Sweeper(interval_s=get_settings().sweep_interval_seconds)
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _set_faiss_threads(**_: object) -> None:
+    """The worker and each job process: FAISS's OpenMP thread count from the settings (see
+    labellight.index.faiss_threads)."""
+    log.info("FAISS uses %d OpenMP thread(s) per job process", configure_faiss_threads())
 
 
 @worker_ready.connect

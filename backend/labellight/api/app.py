@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
 from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from labellight.services.faiss_setup import configure_faiss_threads
 
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
@@ -70,6 +71,7 @@ def _mount_spa(app: FastAPI, dist: Path) -> None:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    configure_faiss_threads()  # request threads apply it at their first FAISS call
     app = FastAPI(title="LabelLight", version="0.1.0",
                   description="Label-light image classification: BYOL pretraining, active learning, search.")
 

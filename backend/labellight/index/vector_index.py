@@ -23,6 +23,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from labellight.index.faiss_threads import use_faiss_threads
 from labellight.ml.atomic_file import atomic_path
 
 IndexKind = Literal["exact", "ivf"]
@@ -96,6 +97,7 @@ class VectorIndex:
 
         ``kind="auto"``: exact below ``exact_below`` vectors, IVF from there on.
         """
+        use_faiss_threads()
         vectors = _as_vectors(vectors)
         if kind == "auto":
             kind = "exact" if vectors.shape[0] < exact_below else "ivf"
@@ -178,6 +180,7 @@ class VectorIndex:
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        use_faiss_threads()
         x = _as_vectors(x, self.dim)
         k = min(k, self.ntotal)
         if k == 0:

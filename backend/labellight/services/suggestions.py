@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Image, Project, User
+from labellight.index.faiss_threads import use_faiss_threads
 from labellight.selection.auto_strategy import choose_strategy
 from labellight.selection.hybrid import select_hybrid
 from labellight.selection.k_center import select_k_center
@@ -79,6 +80,7 @@ def suggest(session: Session, user: User, project_id: int, strategy: Strategy, c
     pool = _pool(session, project)
     if strategy is Strategy.AUTO:
         strategy = _auto(project, pool)
+    use_faiss_threads()  # the strategies call FAISS directly, in this request's thread
     picks = _select(strategy, pool, count, seed, pool.excluded(exclude))
     return SuggestionList(strategy, _as_images(session, project.id, pool.ids, picks))
 
