@@ -178,15 +178,17 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
           cv: CrossValidation) -> dict[str, Any]:
     """Save ``tuned`` as a new backbone version, embed and index it, and train its linear head."""
     storage = get_storage()
-    with session_scope() as session:
-        version = project_rows.next_version(session, Backbone, ctx.project_id)
-        save_state_dict(tuned, storage.path(backbone_weights_key(ctx.project_id, version)))
-        row = Backbone(project_id=ctx.project_id, version=version, ready=False, config={
-            **base.config, "finetuned_from": base.version, "classes": sorted(set(labeled.y.tolist())),
-            "cv_accuracy": cv.accuracy_finetuned, "finetune": {"epochs": config.epochs, "labels": len(cv.y)}})
-        session.add(row)
-        session.flush()
-        backbone_id = row.id
+
+    def store() -> tuple[int, int]:
+        with session_scope() as session:
+            row = Backbone(project_id=ctx.project_id, ready=False, config={
+                **base.config, "finetuned_from": base.version, "classes": sorted(set(labeled.y.tolist())),
+                "cv_accuracy": cv.accuracy_finetuned, "finetune": {"epochs": config.epochs, "labels": len(cv.y)}})
+            version = project_rows.claim_next_version(session, row)
+            save_state_dict(tuned, storage.path(backbone_weights_key(ctx.project_id, version)))
+            return version, row.id
+
+    version, backbone_id = project_rows.retry_on_clash(store)
     try:
         embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, {"backbone_id": backbone_id}, ctx.attempt,
                                    low=_TRAINING_END, high=_EMBED_END)
@@ -215,11 +217,14 @@ def _train_head(project_id: int, backbone_id: int, labeled: _Labeled, cv: CrossV
         raise JobFailed("labeled images lost their embeddings while fine-tuning: run it again")
     head = train_linear_head(emb.vectors[rows], labeled.y).head
     metrics = classification_report(cv.y, cv.finetuned, head.classes).as_dict()
-    with session_scope() as session:
-        version = project_rows.next_version(session, Classifier, project_id)
-        head.save(get_storage().path(classifier_key(project_id, version)))
-        session.add(Classifier(project_id=project_id, backbone_id=backbone_id, version=version,
-                               cv_accuracy=cv.accuracy_finetuned, n_labels=len(cv.y), n_folds=cv.n_folds,
-                               metrics=metrics))
-    return version
+
+    def store() -> int:
+        with session_scope() as session:
+            version = project_rows.claim_next_version(session, Classifier(
+                project_id=project_id, backbone_id=backbone_id, cv_accuracy=cv.accuracy_finetuned,
+                n_labels=len(cv.y), n_folds=cv.n_folds, metrics=metrics))
+            head.save(get_storage().path(classifier_key(project_id, version)))
+            return version
+
+    return project_rows.retry_on_clash(store)
 
