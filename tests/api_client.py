@@ -1,7 +1,7 @@
 """A small REST client for tests: sign-up, tokens, and waiting for jobs."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -20,6 +20,13 @@ def signed_up_client(http: ClientFactory, email: str, password: str = "correct h
         token = browser.post("/api/v1/tokens", json={"name": "tests"}, headers={"X-CSRF-Token": csrf})
         token.raise_for_status()
     return http(headers={"Authorization": f"Bearer {token.json()['token']}"})
+
+
+def project_with_classes(client: httpx.Client, name: str, classes: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """A new project with the given classes: its id and the class ids by name."""
+    pid: int = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
+    return pid, {c: client.post(f"/api/v1/projects/{pid}/classes", json={"name": c}).raise_for_status().json()["id"]
+                 for c in classes}
 
 
 def wait_job(client: httpx.Client, job_id: int, timeout: float = 300) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A live LabelLight per storage mode: embedded (SQLite + file broker) and production (PostgreSQL + Redis)."""
 
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield stack.enter_context(live_app(data_dir, {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0"}))
 
 
-@pytest.fixture
-def http(app: LiveApp) -> Iterator[ClientFactory]:
-    """Makes HTTP clients for the live app and closes them after the test."""
+@contextmanager
+def _client_factory(app: LiveApp) -> Iterator[ClientFactory]:
     made: list[httpx.Client] = []
 
     def make(**kwargs: Any) -> httpx.Client:
@@ -36,3 +35,17 @@ def http(app: LiveApp) -> Iterator[ClientFactory]:
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def http(app: LiveApp) -> Iterator[ClientFactory]:
+    """Makes HTTP clients for the live app and closes them after the test."""
+    with _client_factory(app) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def clients(app: LiveApp) -> Iterator[ClientFactory]:
+    """Makes HTTP clients for the live app and closes them after the module (for module-scoped set-ups)."""
+    with _client_factory(app) as make:
+        yield make

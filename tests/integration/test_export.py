@@ -3,7 +3,6 @@ seeded suggestions that leave out skipped images."""
 
 import io
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 import torch
 
 from labellight.ml.export import JIT_DEPRECATION
-from tests.api_client import signed_up_client, wait_for, wait_job
-from tests.live_app import LiveApp
+from tests.api_client import ClientFactory, project_with_classes, signed_up_client, wait_for, wait_job
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image
 
 TOLERANCE = 1e-4
@@ -30,30 +28,10 @@ class TrainedProject:
 
 
 @pytest.fixture(scope="module")
-def clients(app: LiveApp) -> Iterator[Any]:
-    made: list[httpx.Client] = []
-
-    def make(**kwargs: Any) -> httpx.Client:
-        client = httpx.Client(base_url=app.base_url, timeout=120, **kwargs)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def _project_with_classes(client: httpx.Client, name: str) -> tuple[int, dict[str, int]]:
-    pid = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
-    return pid, {c: client.post(f"/api/v1/projects/{pid}/classes", json={"name": c}).raise_for_status().json()["id"]
-                 for c in CLASSES}
-
-
-@pytest.fixture(scope="module")
-def trained(clients: Any) -> TrainedProject:
+def trained(clients: ClientFactory) -> TrainedProject:
     """A project with 18 images, a 1-epoch backbone and a classifier trained on 4 labels per class."""
     client = signed_up_client(clients, "export@example.com")
-    pid, class_ids = _project_with_classes(client, "Export")
+    pid, class_ids = project_with_classes(client, "Export", CLASSES)
     images = dataset(per_class=6, seed=4)
     upload = client.post(f"/api/v1/projects/{pid}/uploads", files=[("files", (n, d)) for n, _, d in images])
     assert wait_job(client, upload.raise_for_status().json()["id"])["state"] == "succeeded"
@@ -133,9 +111,9 @@ def test_downloaded_model_gives_the_probabilities_of_predict(trained: TrainedPro
     np.testing.assert_allclose(exported, served, atol=TOLERANCE)
 
 
-def test_export_needs_a_classifier_and_a_known_format(clients: Any) -> None:
+def test_export_needs_a_classifier_and_a_known_format(clients: ClientFactory) -> None:
     client = signed_up_client(clients, "export-early@example.com")
-    pid, _ = _project_with_classes(client, "Untrained")
+    pid, _ = project_with_classes(client, "Untrained", CLASSES)
     before = client.post(f"/api/v1/projects/{pid}/model/export", params={"format": "onnx"})
     assert before.status_code == 409
     assert "no classifier yet" in before.json()["detail"]
@@ -145,7 +123,7 @@ def test_export_needs_a_classifier_and_a_known_format(clients: Any) -> None:
     assert client.post(f"/api/v1/projects/{pid}/model/export").status_code == 422
 
 
-def test_export_download_is_only_for_its_owner_and_export_jobs(trained: TrainedProject, clients: Any) -> None:
+def test_export_download_is_only_for_its_owner_and_export_jobs(trained: TrainedProject, clients: ClientFactory) -> None:
     client, pid = trained.client, trained.pid
     job = wait_job(client, client.post(f"/api/v1/projects/{pid}/model/export",
                                        params={"format": "onnx"}).raise_for_status().json()["id"])
@@ -156,7 +134,7 @@ def test_export_download_is_only_for_its_owner_and_export_jobs(trained: TrainedP
     stranger = signed_up_client(clients, "export-stranger@example.com")
     assert stranger.get(f"/api/v1/projects/{pid}/model/export/{job['id']}").status_code == 404
     assert stranger.post(f"/api/v1/projects/{pid}/model/export", params={"format": "onnx"}).status_code == 404
-    other_pid, _ = _project_with_classes(stranger, "Elsewhere")
+    other_pid, _ = project_with_classes(stranger, "Elsewhere", CLASSES)
     assert stranger.get(f"/api/v1/projects/{other_pid}/model/export/{job['id']}").status_code == 404
 
 

@@ -3,15 +3,13 @@ job that reports its progress and says which model it kept and why, with the pro
 versions following that decision."""
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api_client import signed_up_client, wait_for
-from tests.live_app import LiveApp
+from tests.api_client import ClientFactory, project_with_classes, signed_up_client, wait_for
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image
 
 FINAL = {"succeeded", "failed", "cancelled"}
@@ -32,26 +30,6 @@ class Project:
                         json={"image_ids": image_ids, "class_id": self.class_ids[kind]}).raise_for_status()
 
 
-@pytest.fixture(scope="module")
-def clients(app: LiveApp) -> Iterator[Any]:
-    made: list[httpx.Client] = []
-
-    def make(**kwargs: Any) -> httpx.Client:
-        client = httpx.Client(base_url=app.base_url, timeout=120, **kwargs)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def _new_project(client: httpx.Client, name: str) -> tuple[int, dict[str, int]]:
-    pid = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
-    return pid, {c: client.post(f"/api/v1/projects/{pid}/classes", json={"name": c}).raise_for_status().json()["id"]
-                 for c in CLASSES}
-
-
 def _wait(client: httpx.Client, job_id: int, timeout: float = 300) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The finished job and every distinct progress seen while it ran."""
     seen: list[dict[str, Any]] = []
@@ -67,10 +45,10 @@ def _wait(client: httpx.Client, job_id: int, timeout: float = 300) -> tuple[dict
 
 
 @pytest.fixture(scope="module")
-def pretrained(clients: Any) -> Project:
+def pretrained(clients: ClientFactory) -> Project:
     """18 images of 3 classes and a 1-epoch backbone at 16 px; nothing labeled yet."""
     client = signed_up_client(clients, "finetune@example.com")
-    pid, class_ids = _new_project(client, "Finetune")
+    pid, class_ids = project_with_classes(client, "Finetune", CLASSES)
     images = dataset(per_class=6, seed=6)
     upload = client.post(f"/api/v1/projects/{pid}/uploads", files=[("files", (n, d)) for n, _, d in images])
     assert _wait(client, upload.raise_for_status().json()["id"])[0]["state"] == "succeeded"
@@ -83,9 +61,9 @@ def pretrained(clients: Any) -> Project:
     return Project(client, pid, class_ids, by_class)
 
 
-def test_finetune_is_refused_until_it_can_be_cross_validated(pretrained: Project, clients: Any) -> None:
+def test_finetune_is_refused_until_it_can_be_cross_validated(pretrained: Project, clients: ClientFactory) -> None:
     client = signed_up_client(clients, "finetune-early@example.com")
-    pid, _ = _new_project(client, "No backbone")
+    pid, _ = project_with_classes(client, "No backbone", CLASSES)
     early = client.post(f"/api/v1/projects/{pid}/finetune")
     assert early.status_code == 409
     assert "pretrain first" in early.json()["detail"]
