@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     """OpenMP threads FAISS uses for search and k-means in the API and each worker process: 0 = one on a
     machine of at most 4 cores (more threads spin against each other and against torch on a small shared
     box), else half the cores. Not OMP_NUM_THREADS, which would throttle torch too."""
+    blas_threads: int = Field(default=0, ge=0)
+    """Threads of numpy's and scipy's BLAS (OpenBLAS: classifier fits, label propagation), chosen the same
+    way; on 2 shared cores its default pool made a 5-fold cross-validated fit 40 times slower."""
     pretrain_processes: int = Field(default=0, ge=0)
     """Processes of one pretraining (DDP): 0 = one per GPU when the machine has more than one, else one;
     1 = never distributed; N >= 2 = N processes (one per GPU; on a machine without GPUs, CPU processes

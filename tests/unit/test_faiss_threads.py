@@ -9,7 +9,7 @@ import pytest
 
 import labellight.index.faiss_threads as faiss_threads
 from labellight.config import get_settings
-from labellight.index.faiss_threads import default_faiss_threads, set_faiss_threads, use_faiss_threads
+from labellight.index.faiss_threads import default_threads, set_faiss_threads, use_faiss_threads
 from labellight.index.vector_index import VectorIndex
 from labellight.services.faiss_setup import configure_faiss_threads
 
@@ -36,9 +36,9 @@ def _in_new_thread(run: Callable[[], None]) -> int:
 
 
 def test_default_is_one_thread_on_small_machines_and_half_the_cores_above() -> None:
-    assert [default_faiss_threads(c) for c in (1, 2, 4, 6, 16, 64)] == [1, 1, 1, 3, 8, 32]
+    assert [default_threads(c) for c in (1, 2, 4, 6, 16, 64)] == [1, 1, 1, 3, 8, 32]
     with pytest.raises(ValueError, match="cores"):
-        default_faiss_threads(0)
+        default_threads(0)
 
 
 def test_the_choice_reaches_threads_started_later_at_their_first_faiss_call() -> None:
@@ -67,3 +67,23 @@ def test_setting_zero_chooses_by_core_count(monkeypatch: pytest.MonkeyPatch) -> 
         assert _in_new_thread(use_faiss_threads) == 3
     finally:
         get_settings.cache_clear()
+
+
+def test_blas_threads_limit_numpys_openblas_in_every_thread_and_leave_torch_alone() -> None:
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from labellight.ml.blas_threads import set_blas_threads
+
+    torch_threads = torch.get_num_threads()
+    with threadpool_limits(limits=None):  # restores the pools afterwards
+        assert set_blas_threads(1) == 1
+        seen: list[list[int]] = []
+        thread = threading.Thread(target=lambda: seen.append(
+            [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]))
+        thread.start()
+        thread.join()
+        assert seen == [[1]]
+        assert torch.get_num_threads() == torch_threads
+        with pytest.raises(ValueError, match="BLAS threads must be >= 0"):
+            set_blas_threads(-1)

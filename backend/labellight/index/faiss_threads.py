@@ -25,7 +25,7 @@ _chosen: int | None = None
 _applied = threading.local()
 
 
-def default_faiss_threads(cores: int) -> int:
+def default_threads(cores: int) -> int:
     """One thread on a machine of at most ``SMALL_MACHINE_CORES`` cores, else half of them."""
     if cores < 1:
         raise ValueError(f"cores must be >= 1, got {cores}")
@@ -46,7 +46,7 @@ def set_faiss_threads(threads: int) -> int:
     global _chosen
     if threads < 0:
         raise ValueError(f"FAISS threads must be >= 0 (0: choose by core count), got {threads}")
-    _chosen = threads or default_faiss_threads(available_cores())
+    _chosen = threads or default_threads(available_cores())
     use_faiss_threads()
     return _chosen
 
