@@ -17,8 +17,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.api_client import signed_up_client, wait_for, wait_job
+from tests.e2e.helpers import new_project, pretrained
 from tests.live_app import LiveApp
-from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
+from tests.synthetic_images import CLASSES, encode, shape_image
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -57,30 +58,6 @@ class Shapes:
                         json={"image_ids": image_ids, "class_id": class_id}).raise_for_status()
 
 
-def _new_project(client: httpx.Client, name: str, per_class: int, seed: int) -> tuple[int, dict[str, int]]:
-    project_id: int = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
-    class_ids = {
-        kind: client.post(f"/api/v1/projects/{project_id}/classes", json={"name": kind}).raise_for_status().json()["id"]
-        for kind in CLASSES
-    }
-    archive = zip_of([(n, d) for n, _, d in dataset(per_class=per_class, seed=seed)])
-    job = client.post(f"/api/v1/projects/{project_id}/uploads",
-                      files=[("files", ("shapes.zip", archive, "application/zip"))]).raise_for_status().json()
-    assert wait_job(client, job["id"])["state"] == "succeeded"
-    return project_id, class_ids
-
-
-def _pretrained(client: httpx.Client, project_id: int) -> None:
-    job = client.post(f"/api/v1/projects/{project_id}/pretrain", json={"epochs": 2}).raise_for_status().json()
-    assert wait_job(client, job["id"])["state"] == "succeeded"
-
-    def embedded() -> bool:
-        jobs = client.get(f"/api/v1/projects/{project_id}/jobs").raise_for_status().json()
-        return any(j["kind"] == "embed" and j["state"] == "succeeded" for j in jobs)
-
-    wait_for(embedded, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def shapes(live: LiveApp) -> Iterator[Shapes]:
     """30 shapes, pretrained, 3 labels per class and a trained classifier."""
@@ -88,8 +65,8 @@ def shapes(live: LiveApp) -> Iterator[Shapes]:
         return httpx.Client(base_url=live.base_url, timeout=60, **kwargs)
 
     client = signed_up_client(http, EMAIL, PASSWORD)
-    project_id, class_ids = _new_project(client, "Views", per_class=10, seed=11)
-    _pretrained(client, project_id)
+    project_id, class_ids = new_project(client, "Views", per_class=10, seed=11)
+    pretrained(client, project_id)
     shapes = Shapes(client, project_id, class_ids)
     for kind in CLASSES:
         ids = [img["id"] for img in shapes.images() if img["filename"].startswith(kind)][:3]
@@ -308,7 +285,7 @@ def test_virtualised_grid_keeps_the_dom_small_at_10k_images(live: LiveApp, shape
 
 
 def test_cancel_a_running_pretrain_then_retry(live: LiveApp, shapes: Shapes, page: Page) -> None:
-    project_id, _ = _new_project(shapes.client, "Long pretrain", per_class=4, seed=5)
+    project_id, _ = new_project(shapes.client, "Long pretrain", per_class=4, seed=5)
     _log_in(page, live, f"#/projects/{project_id}/jobs")
     expect(page.get_by_test_id("jobs-feed-mode")).to_have_attribute("data-mode", re.compile("live|polling"))
     page.get_by_test_id("pretrain-epochs").fill("200")

@@ -1,0 +1,32 @@
+"""Shared steps of the e2e tests: a project of synthetic shapes prepared through the REST API."""
+
+import httpx
+
+from tests.api_client import wait_for, wait_job
+from tests.synthetic_images import CLASSES, dataset, zip_of
+
+
+def new_project(client: httpx.Client, name: str, per_class: int, seed: int) -> tuple[int, dict[str, int]]:
+    """A project with one class per shape and ``per_class`` images of each, uploaded as a .zip and ingested."""
+    project_id: int = client.post("/api/v1/projects", json={"name": name}).raise_for_status().json()["id"]
+    class_ids = {
+        kind: client.post(f"/api/v1/projects/{project_id}/classes", json={"name": kind}).raise_for_status().json()["id"]
+        for kind in CLASSES
+    }
+    archive = zip_of([(n, d) for n, _, d in dataset(per_class=per_class, seed=seed)])
+    job = client.post(f"/api/v1/projects/{project_id}/uploads",
+                      files=[("files", ("shapes.zip", archive, "application/zip"))]).raise_for_status().json()
+    assert wait_job(client, job["id"])["state"] == "succeeded"
+    return project_id, class_ids
+
+
+def pretrained(client: httpx.Client, project_id: int) -> None:
+    """Pretrain the project's backbone (2 epochs) and wait for the embedding job that follows."""
+    job = client.post(f"/api/v1/projects/{project_id}/pretrain", json={"epochs": 2}).raise_for_status().json()
+    assert wait_job(client, job["id"])["state"] == "succeeded"
+
+    def embedded() -> bool:
+        jobs = client.get(f"/api/v1/projects/{project_id}/jobs").raise_for_status().json()
+        return any(j["kind"] == "embed" and j["state"] == "succeeded" for j in jobs)
+
+    wait_for(embedded, timeout=300)
