@@ -1,9 +1,11 @@
-"""Encoder networks f(x) -> y: torchvision ResNets (and a narrower ResNet-18), classifier removed."""
+"""Encoder networks f(x) -> y, classifier removed: torchvision ResNets (and a narrower ResNet-18),
+and EfficientNet-Lite0 built with timm (the layout of the TensorFlow release's ImageNet weights)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
@@ -17,7 +19,13 @@ _RESNETS: dict[str, tuple[Callable[..., ResNet], int]] = {
 # preset's encoder. Compute falls with w^2, so w = 32 trains ~3-4x faster than the full network.
 _NARROW_RESNET18 = {"resnet18_w32": 32, "resnet18_w16": 16}
 
-BACKBONE_NAMES: tuple[str, ...] = (*_RESNETS, *_NARROW_RESNET18)
+EFFICIENTNET_LITE0 = "efficientnet_lite0"
+_EFFICIENTNET_LITE0_DIM = 1280
+RESNET_NAMES: tuple[str, ...] = (*_RESNETS, *_NARROW_RESNET18)
+BACKBONE_NAMES: tuple[str, ...] = (*RESNET_NAMES, EFFICIENTNET_LITE0)
+# ImageNet mean / std: what every backbone receives (labellight.ml.augment.normalize).
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class NarrowResNet(ResNet):  # type: ignore[misc]
@@ -53,26 +61,76 @@ class NarrowResNet(ResNet):  # type: ignore[misc]
                 nn.init.zeros_(m.bias)
 
 
+class EfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 (Tan & Le 2019; the TensorFlow "lite" variant: ReLU6, no squeeze-excitation,
+    fixed stem and head) as laid out by timm's ``tf_efficientnet_lite0``: TensorFlow "same" padding
+    and BatchNorm eps 1e-3, so the TensorFlow release's ImageNet weights compute what they were
+    trained to compute. timm builds the layers; nothing is ever downloaded.
+
+    Input: images normalised with the ImageNet mean / std, like every backbone of the project; the
+    network maps them back to the range its weights expect, 2 x - 1 for x in [0, 1] (timm's mean =
+    std = 0.5; the TensorFlow release's (255 x - 127) / 128 is within 1% of it), inside ``forward``
+    (constants, not state: the state dict holds only the layers). Output: (B, 1280) after the
+    head convolution and global average pooling. The stem is the native one (3x3, stride 2) at every
+    input size: an input of S px ends in an (S/32)-px map, so small images are best enlarged (64 px
+    and more) rather than given another stem that the weights were not trained with.
+
+    Module names are timm's (``conv_stem``, ``bn1``, ``blocks.<stage>.<block>``, ``conv_head``,
+    ``bn2``): state dicts of timm's model load as they are.
+    """
+
+    input_scale: torch.Tensor  # (1, 3, 1, 1)
+    input_shift: torch.Tensor  # (1, 3, 1, 1)
+    conv_stem: nn.Module
+    bn1: nn.Module
+    blocks: nn.Module
+    conv_head: nn.Module
+    bn2: nn.Module
+
+    def __init__(self) -> None:
+        super().__init__()
+        import timm  # here, not at the top: seconds to import, and only this backbone needs it
+
+        net = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+        self.conv_stem, self.bn1 = net.get_submodule("conv_stem"), net.get_submodule("bn1")
+        self.blocks = net.get_submodule("blocks")
+        self.conv_head, self.bn2 = net.get_submodule("conv_head"), net.get_submodule("bn2")
+        # x_imagenet = (x - mean) / std  ->  2 x - 1 = x_imagenet * (2 std) + (2 mean - 1)
+        std, mean = torch.tensor(_IMAGENET_STD), torch.tensor(_IMAGENET_MEAN)
+        self.register_buffer("input_scale", (2 * std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_shift", (2 * mean - 1).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.input_scale + self.input_shift
+        x = self.bn2(self.conv_head(self.blocks(self.bn1(self.conv_stem(x)))))
+        return x.mean(dim=(2, 3))
+
+
 def feature_dim_of(name: str) -> int:
     """Dimension D of the features (B, D) the backbone ``name`` outputs."""
     if name in _RESNETS:
         return _RESNETS[name][1]
     if name in _NARROW_RESNET18:
         return 8 * _NARROW_RESNET18[name]
+    if name == EFFICIENTNET_LITE0:
+        return _EFFICIENTNET_LITE0_DIM
     raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}")
 
 
 def build_backbone(name: str = "resnet18", small_images: bool = True) -> tuple[nn.Module, int]:
-    """Build a randomly initialised ResNet encoder (never downloads weights).
+    """Build a randomly initialised encoder (never downloads weights).
 
     Returns ``(module, feature_dim)``: the module maps float images (B, 3, H, W) to features
     (B, feature_dim) (the global-average-pooled output; ``fc`` is ``Identity``).
 
     ``small_images`` adapts the stem for inputs of roughly 32-64 px (as in SimCLR/BYOL CIFAR
     setups): a 3x3 stride-1 first convolution and no max-pool, so the feature maps are not
-    shrunk 4x before the first residual stage.
+    shrunk 4x before the first residual stage. ResNets only: EfficientNet-Lite0 keeps its native
+    stem whatever ``small_images`` says (see :class:`EfficientNetLite0`).
     """
     feature_dim = feature_dim_of(name)
+    if name == EFFICIENTNET_LITE0:
+        return EfficientNetLite0(), feature_dim
     model: ResNet
     model = NarrowResNet(_NARROW_RESNET18[name]) if name in _NARROW_RESNET18 else _RESNETS[name][0](weights=None)
     if small_images:

@@ -19,6 +19,7 @@ from labellight.db.models import Backbone, Image, Job, Project, User
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
+from labellight.ml.backbone_init import weights_architecture
 from labellight.ml.checkpoint import (
     config_from_json,
     config_to_json,
@@ -70,7 +71,10 @@ def start_pretrain(session: Session, user: User, project_id: int, overrides: dic
 
 
 def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[PretrainConfig, dict[str, Any] | None]:
-    """The preset with the user's overrides, and the backbone state to continue from (if any)."""
+    """The preset with the user's overrides, and the backbone state to continue from (if any).
+
+    Starting from the weights file, the backbone is the one the file is for (read off its names and
+    shapes) and the preset is the continued-pretraining one (frozen BatchNorm statistics, guarded)."""
     overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
     if ctx.params.get("time_budget_s") is not None:
         overrides["time_budget_s"] = float(ctx.params["time_budget_s"])
@@ -78,9 +82,14 @@ def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[Pretra
     start = ctx.params.get("start", "auto")
     weights = get_settings().pretrained_weights
     if start == "weights" or (start == "auto" and weights is not None):
-        if weights is None or not weights.exists():
+        if weights is None or not weights.is_file():
             raise JobFailed(f"the weights file {weights} does not exist")
-        return replace(config, init_weights=weights), None
+        try:
+            architecture = weights_architecture(weights)
+        except ValueError as error:
+            raise JobFailed(f"LABELLIGHT_PRETRAINED_WEIGHTS: {error}") from error
+        continued = preset(pick_device(), rows, source_size=image_size, weights=architecture)
+        return replace(continued, **overrides, init_weights=weights), None
     if start == "previous":
         with session_scope() as session:
             previous = project_rows.current_backbone(session, ctx.project_id)
