@@ -1,9 +1,16 @@
-"""Shared steps of the e2e tests: a project of synthetic shapes prepared through the REST API."""
+"""Shared steps of the e2e tests: a project of synthetic shapes prepared through the REST API, logging in,
+screenshots for the docs."""
+
+from pathlib import Path
 
 import httpx
+from playwright.sync_api import Page, expect
 
 from tests.api_client import wait_for, wait_job
+from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, zip_of
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def new_project(client: httpx.Client, name: str, per_class: int, seed: int) -> tuple[int, dict[str, int]]:
@@ -30,3 +37,20 @@ def pretrained(client: httpx.Client, project_id: int) -> None:
         return any(j["kind"] == "embed" and j["state"] == "succeeded" for j in jobs)
 
     wait_for(embedded, timeout=300)
+
+
+def log_in(page: Page, live: LiveApp, email: str, password: str, hash_path: str) -> None:
+    """Log in through the form at 1280x800, then open ``hash_path`` (e.g. ``#/settings``)."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live.base_url + "/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("current-user")).to_have_text(email)
+    page.goto(live.base_url + "/" + hash_path)
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> None:
+    """Keep a screenshot of the page as docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
