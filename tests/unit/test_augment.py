@@ -150,4 +150,6 @@ def test_augmenting_on_the_gpu_never_waits_for_it() -> None:
         x = to_model_input(images, 16)
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert v1.is_cuda and v2.is_cuda and x.is_cuda
+    assert v1.is_cuda
+    assert v2.is_cuda
+    assert x.is_cuda
