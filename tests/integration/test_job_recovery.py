@@ -128,13 +128,16 @@ def test_continued_pretraining_on_a_time_budget_is_guarded(app: LiveApp, http: C
     assert no_file.status_code == 400
     assert "LABELLIGHT_PRETRAINED_WEIGHTS" in no_file.json()["detail"]
     first = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 32}).json()
-    assert wait_job(client, first["id"])["result"]["start"] == "random"
+    first_result = wait_job(client, first["id"])["result"]
+    assert first_result["start"] == "random"
+    assert first_result["start_reason"].startswith("auto: no weights file on the server")
     wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
 
     job = client.post(f"/api/v1/projects/{pid}/pretrain", json={"start": "previous", "time_budget_s": 15}).json()
     done = wait_job(client, job["id"])
     assert done["state"] == "succeeded", done
     assert done["result"]["start"] == "state dict"
+    assert done["result"]["start_reason"].startswith("asked to continue from the project's current backbone")
     assert done["result"]["kept"] in ("pretrained", "initial")
     assert done["result"]["reason"]
     assert done["result"]["epochs"] >= 1

@@ -143,8 +143,24 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
             "device": device.type, "processes": processes, "images": rows,
             "resumed_from_epoch": reporter.resumed_from_epoch, "resumed_from_step": reporter.resumed_from_step,
-            "start": result.start,
+            "start": result.start, "start_reason": _start_reason(ctx.params.get("start", "auto"), config, device.type),
             "kept": result.kept, "reason": result.reason}
+
+
+def _start_reason(asked: str, config: PretrainConfig, device: str) -> str:
+    """Why the run started where it did, and the preset it used, in words for the job's result."""
+    plan = (f"{device} preset: {config.backbone} at {config.image_size} px, batch {config.batch_size}, "
+            f"{config.optimizer}")
+    if config.init_weights is not None:
+        why = ("asked to start from the weights file" if asked == "weights"
+               else "auto: the server has a weights file (LABELLIGHT_PRETRAINED_WEIGHTS)")
+        return f"{why} {config.init_weights.name} for {config.backbone}: continued pretraining, guarded; {plan}"
+    if asked == "previous":
+        return f"asked to continue from the project's current backbone: guarded; {plan}"
+    why = "asked to start from random initialisation" if asked == "scratch" else (
+        "auto: no weights file on the server (LABELLIGHT_PRETRAINED_WEIGHTS), so a random start")
+    guarded = ", guarded: the untrained network ships if training does not beat it" if config.guard else ""
+    return f"{why}{guarded}; {plan}"
 
 
 @dataclass
