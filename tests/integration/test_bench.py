@@ -41,6 +41,9 @@ def test_bench_runs_the_pipeline_and_writes_its_figures(tmp_path: Path) -> None:
     assert {"random", "cold_start", "raw_pixels", "random_init", "supervised_scratch"} <= methods
     assert figures["train_images"] == 60
     assert figures["test_images"] == 30
+    # The reported pretraining is the one that ran: its epochs and the shipped backbone's configuration.
+    assert figures["pretrain"]["epochs"] == figures["pretrain"]["job_result"]["epochs"] >= 1
+    assert figures["pretrain"]["config"]["backbone"] == figures["pretrain"]["backbone"]
     for run in figures["runs"]:
         assert set(run["accuracy"]) == {"3", "6"}
         assert all(0.0 <= a <= 1.0 for a in run["accuracy"].values())

@@ -25,7 +25,6 @@ from labellight.services.benchmark_app import (
     embed_test,
     isolated_app,
     load_test_pixels,
-    planned_epochs,
     pretrain_and_embed,
     train_pixels,
 )
@@ -46,7 +45,6 @@ from labellight.services.benchmark_report import (
     summary_as_json,
 )
 from labellight.services.benchmark_run import random_label_sets, run_selection
-from labellight.services.pretraining import config_as_json
 from labellight.services.suggestions import Strategy
 
 LabelSets = dict[int, dict[int, list[int]]]
@@ -87,8 +85,7 @@ def run_benchmark(source: Path, spec: BenchSpec, out_dir: Path, log: Callable[[s
             isolated_app(Path(tmp) / "data"):
         project = create_bench_project(data, Path(tmp))
         lap("ingest")
-        config, epochs = planned_epochs(project, spec.pretrain_minutes * 60)
-        pretrain = pretrain_and_embed(project, epochs)
+        pretrain = pretrain_and_embed(project, spec.pretrain_minutes * 60)
         backbone = current_backbone(project)
         lap("pretrain and embed")
         test_pixels = load_test_pixels(project)
@@ -112,7 +109,7 @@ def run_benchmark(source: Path, spec: BenchSpec, out_dir: Path, log: Callable[[s
             "settings": {"budgets": spec.budgets, "strategies": [s.value for s in spec.strategies],
                          "seeds": spec.seeds, "pretrain_minutes": spec.pretrain_minutes,
                          "weights": str(spec.weights) if spec.weights else None},
-            "pretrain": {"planned_epochs": epochs, "config": config_as_json(config), "job_result": pretrain,
+            "pretrain": {"epochs": pretrain["epochs"], "config": backbone.config, "job_result": pretrain,
                          "backbone": backbone.config.get("backbone")},
             "weights_report": weights_report,
         }
@@ -186,7 +183,7 @@ def _write(results: dict[str, Any], table: str, summary: Any, out_dir: Path) -> 
     settings = results["settings"]
     header = (f"# Label efficiency: {results['dataset']}\n\n"
               f"{results['train_images']} train / {results['test_images']} test images, "
-              f"{len(results['classes'])} classes; BYOL {results['pretrain']['planned_epochs']} epoch(s) "
+              f"{len(results['classes'])} classes; BYOL {results['pretrain']['epochs']} epoch(s) "
               f"(~{settings['pretrain_minutes']} min budget); {settings['seeds']} seed(s). "
               "Test accuracy in %, mean ± std over seeds.\n\n")
     (out_dir / "results.md").write_text(header + table)

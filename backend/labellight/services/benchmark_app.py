@@ -27,10 +27,7 @@ from labellight.db.session import get_engine, get_sessionmaker, session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import get_producer
-from labellight.ml.device import pick_device
 from labellight.ml.embed import embed
-from labellight.ml.pretrain import PretrainConfig, PretrainRun, preset
-from labellight.ml.pretrain_schedule import epoch_batches, load_batch, plan_epochs, schedule_for
 from labellight.services.accounts import create_user
 from labellight.services.benchmark_data import BenchData, LabeledFile, file_sha256
 from labellight.services.job_runner import run_job
@@ -170,22 +167,11 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
-def planned_epochs(project: BenchProject, budget_s: float) -> tuple[PretrainConfig, int]:
-    """The app's preset for this project, and the epochs that fit ``budget_s`` by a measured step time."""
-    pixels = train_pixels(project, project.train_ids)
-    config = preset(pick_device(), len(pixels), source_size=pixels.shape[1])
-    device = pick_device()
-    probe = PretrainRun(config, total_steps=1_000_000, device=device)
-    rows = next(epoch_batches(len(pixels), schedule_for(len(pixels), config), config.seed, 0))
-    batch = load_batch(pixels, rows, device)
-    epochs, _ = plan_epochs(budget_s, len(pixels), config, lambda: probe.train_step(batch))
-    return config, epochs
-
-
-def pretrain_and_embed(project: BenchProject, epochs: int) -> dict[str, Any]:
-    """The pretrain job, then the embed job it queued; the pretrain job's result."""
+def pretrain_and_embed(project: BenchProject, budget_s: float) -> dict[str, Any]:
+    """The pretrain job with a time budget (it plans its epochs from a measured step time of the
+    configuration it runs, as for a user), then the embed job it queued; the pretrain job's result."""
     with session_scope() as session:
-        job = start_pretrain(session, project.user, project.project_id, {"epochs": epochs})
+        job = start_pretrain(session, project.user, project.project_id, {"time_budget_s": budget_s})
     result = finish(job.id)
     with session_scope() as session:
         embed_jobs = list(session.scalars(select(Job.id).where(
