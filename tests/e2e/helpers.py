@@ -39,9 +39,10 @@ def pretrained(client: httpx.Client, project_id: int) -> None:
     wait_for(embedded, timeout=300)
 
 
-def log_in(page: Page, live: LiveApp, email: str, password: str, hash_path: str) -> None:
-    """Log in through the form at 1280x800, then open ``hash_path`` (e.g. ``#/settings``)."""
-    page.set_viewport_size({"width": 1280, "height": 800})
+def log_in(page: Page, live: LiveApp, email: str, password: str, hash_path: str, width: int = 1280,
+           height: int = 800) -> None:
+    """Log in through the form at ``width`` x ``height``, then open ``hash_path`` (e.g. ``#/settings``)."""
+    page.set_viewport_size({"width": width, "height": height})
     page.goto(live.base_url + "/")
     page.get_by_test_id("login-email").fill(email)
     page.get_by_test_id("login-password").fill(password)

@@ -17,19 +17,14 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.api_client import signed_up_client, wait_for, wait_job
-from tests.e2e.helpers import new_project, pretrained
+from tests.e2e.helpers import log_in, new_project, pretrained, shot
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, encode, shape_image
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 PASSWORD = "correct horse 1"
 EMAIL = "views@example.com"
 
-
-def _shot(page: Page, name: str, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 @dataclass
@@ -77,15 +72,6 @@ def shapes(live: LiveApp) -> Iterator[Shapes]:
     client.close()
 
 
-def _log_in(page: Page, live: LiveApp, hash_path: str) -> None:
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(live.base_url + "/")
-    page.get_by_test_id("login-email").fill(EMAIL)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(EMAIL)
-    page.goto(live.base_url + "/" + hash_path)
-
 
 def _current_id(page: Page) -> int:
     value = page.get_by_test_id("annotate-current").get_attribute("data-image-id")
@@ -98,7 +84,7 @@ def _eventually(check: Callable[[], bool], timeout: float = 15) -> None:
 
 
 def test_one_at_a_time_hotkeys_skip_undo_and_neighbours(live: LiveApp, shapes: Shapes, page: Page) -> None:
-    _log_in(page, live, f"#/projects/{shapes.project_id}/annotate")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{shapes.project_id}/annotate")
     current = page.get_by_test_id("annotate-current")
     expect(current).to_be_visible()
     # Hotkeys are shown on the class buttons, the suggestion says why, the classifier guesses.
@@ -143,13 +129,13 @@ def test_one_at_a_time_hotkeys_skip_undo_and_neighbours(live: LiveApp, shapes: S
     third_class = int(buttons.nth(2).get_attribute("data-class-id") or 0)
     _eventually(lambda: shapes.class_of(a) == third_class and shapes.class_of(n) == third_class)
     expect(page.get_by_test_id("annotate-status")).to_contain_text("1 labeled")
-    _shot(page, "annotate")
+    shot(page, "annotate", full_page=True)
     page.get_by_test_id("annotate-undo").click()
     _eventually(lambda: shapes.class_of(a) is None and shapes.class_of(n) == previous_n)
 
 
 def test_grid_shift_click_and_drag_select_then_label(live: LiveApp, shapes: Shapes, page: Page) -> None:
-    _log_in(page, live, f"#/projects/{shapes.project_id}/images")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{shapes.project_id}/images")
     page.get_by_test_id("filter-unlabeled").click()
     cards = page.get_by_test_id("image-card")
     expect(cards.first).to_be_visible()
@@ -166,7 +152,7 @@ def test_grid_shift_click_and_drag_select_then_label(live: LiveApp, shapes: Shap
         expect(page.locator(f"[data-testid=image-card][data-image-id='{image_id}']")).to_have_attribute(
             "data-class-id", str(square))
     _eventually(lambda: all(shapes.class_of(i) == square for i in selected))
-    _shot(page, "grid-multiselect", full_page=False)
+    shot(page, "grid-multiselect")
 
     # Drag a rectangle from the middle of card 6 to the middle of card 8 (same row): three cards.
     start = cards.nth(6).bounding_box()
@@ -192,7 +178,7 @@ def test_grid_shift_click_and_drag_select_then_label(live: LiveApp, shapes: Shap
 
 def test_map_lasso_selects_points_and_labels_them(live: LiveApp, shapes: Shapes, page: Page) -> None:
     points = shapes.client.get(f"/api/v1/projects/{shapes.project_id}/map").raise_for_status().json()["points"]
-    _log_in(page, live, f"#/projects/{shapes.project_id}/map")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{shapes.project_id}/map")
     canvas = page.get_by_test_id("map-canvas")
     expect(canvas).to_have_attribute("data-points", str(len(points)))
     box = canvas.bounding_box()
@@ -229,7 +215,7 @@ def test_map_lasso_selects_points_and_labels_them(live: LiveApp, shapes: Shapes,
     page.keyboard.press("3")
     expect(page.locator(f"[data-testid=map-card][data-class-id='{triangle}']")).to_have_count(len(inside))
     _eventually(lambda: all(shapes.class_of(i) == triangle for i in inside))
-    _shot(page, "map-lasso")
+    shot(page, "map-lasso", full_page=True)
     # Restore the shared project: back to the labels the fixture set.
     page.keyboard.press("Control+z")
     _eventually(lambda: sum(1 for img in shapes.images(labeled=True)) == 9)
@@ -251,7 +237,7 @@ def test_virtualised_grid_keeps_the_dom_small_at_10k_images(live: LiveApp, shape
     page.route(re.compile(rf".*/api/v1/projects/{shapes.project_id}/images\?.*"), listing)
     page.route(re.compile(r".*/fake/\d+/thumbnail$"), lambda route: route.fulfill(
         status=200, content_type="image/png", body=thumb))
-    _log_in(page, live, f"#/projects/{shapes.project_id}/images")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{shapes.project_id}/images")
     expect(page.get_by_test_id("images-total")).to_have_text(re.compile(r"10,000 images"))
     cards = page.get_by_test_id("image-card")
     expect(cards.first).to_be_visible()
@@ -281,12 +267,12 @@ def test_virtualised_grid_keeps_the_dom_small_at_10k_images(live: LiveApp, shape
         assert m["cards"] <= 80
         assert m["grid"] < 1000
         assert m["nodes"] < 1500
-    _shot(page, "grid-10k", full_page=False)
+    shot(page, "grid-10k")
 
 
 def test_cancel_a_running_pretrain_then_retry(live: LiveApp, shapes: Shapes, page: Page) -> None:
     project_id, _ = new_project(shapes.client, "Long pretrain", per_class=4, seed=5)
-    _log_in(page, live, f"#/projects/{project_id}/jobs")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{project_id}/jobs")
     expect(page.get_by_test_id("jobs-feed-mode")).to_have_attribute("data-mode", re.compile("live|polling"))
     page.get_by_test_id("pretrain-epochs").fill("200")
     page.get_by_test_id("pretrain-start").click()
@@ -297,7 +283,7 @@ def test_cancel_a_running_pretrain_then_retry(live: LiveApp, shapes: Shapes, pag
     row.get_by_test_id("job-cancel").click()
     expect(row).to_have_attribute("data-state", "cancelled", timeout=60_000)
     expect(row.get_by_test_id("job-retry")).to_be_visible()
-    _shot(page, "jobs-cancelled")
+    shot(page, "jobs-cancelled", full_page=True)
 
     # Retry queues the same job again; it runs (resuming from its last checkpoint) and can be cancelled again.
     job_id = row.get_attribute("data-job-id")

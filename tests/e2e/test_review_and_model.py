@@ -21,18 +21,14 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.api_client import signed_up_client, wait_for, wait_job
+from tests.e2e.helpers import log_in, shot
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct horse 2"
 EMAIL = "reviewer@example.com"
 LABELED_PER_CLASS = 3
 
-
-def _shot(page: Page, name: str, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 @dataclass
@@ -101,15 +97,6 @@ def _set_up(client: httpx.Client) -> Reviewed:
     return reviewed
 
 
-def _log_in(page: Page, live: LiveApp, hash_path: str, width: int = 1280, height: int = 800) -> None:
-    page.set_viewport_size({"width": width, "height": height})
-    page.goto(live.base_url + "/")
-    page.get_by_test_id("login-email").fill(EMAIL)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(EMAIL)
-    page.goto(live.base_url + "/" + hash_path)
-
 
 def _image_id(card: Locator) -> int:
     return int(card.get_attribute("data-image-id") or 0)
@@ -121,7 +108,7 @@ def _guess(card: Locator) -> int:
 
 def test_review_confirm_fix_and_filter(live: LiveApp, reviewed: Reviewed, page: Page) -> None:
     expected = reviewed.review(limit=48)
-    _log_in(page, live, f"#/projects/{reviewed.project_id}/review")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{reviewed.project_id}/review")
     cards = page.get_by_test_id("review-item")
     expect(cards).to_have_count(len(expected["items"]))
     # Least confident first, as the API orders them, each with its guess.
@@ -155,7 +142,7 @@ def test_review_confirm_fix_and_filter(live: LiveApp, reviewed: Reviewed, page: 
     expect(page.get_by_test_id("review-done")).to_have_count(4)
     for card in (third, fourth):
         assert reviewed.class_of(_image_id(card)) == _guess(card)
-    _shot(page, "review")
+    shot(page, "review")
 
     # Filter by the guessed class: only that class's guesses are listed.
     circle = reviewed.class_ids["circle"]
@@ -167,7 +154,7 @@ def test_review_confirm_fix_and_filter(live: LiveApp, reviewed: Reviewed, page: 
 
 
 def test_propagated_labels_and_mislabels(live: LiveApp, reviewed: Reviewed, page: Page) -> None:
-    _log_in(page, live, f"#/projects/{reviewed.project_id}/review")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{reviewed.project_id}/review")
     page.get_by_test_id("review-view-propagated").click()
     tentative = page.get_by_test_id("propagated")
     expect(tentative.first).to_be_visible()
@@ -229,7 +216,7 @@ def test_model_page_metrics_and_a_working_curl_example(live: LiveApp, reviewed: 
     reviewed.settle()
     model = reviewed.client.get(f"{reviewed.base}/model").raise_for_status().json()
     report = model["classifier"]["metrics"]
-    _log_in(page, live, f"#/projects/{reviewed.project_id}/model")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{reviewed.project_id}/model")
     matrix = page.get_by_test_id("confusion-matrix")
     expect(matrix).to_be_visible()
     for kind in CLASSES:
@@ -254,7 +241,7 @@ def test_model_page_metrics_and_a_working_curl_example(live: LiveApp, reviewed: 
     assert found.group(1) != "$TOKEN", text
     url = re.search(r'"(http[^"]+)"\s*$', text)
     assert url, text
-    _shot(page, "model", full_page=True)
+    shot(page, "model", full_page=True)
 
     # The example's token and URL answer a real prediction.
     answer = httpx.post(url.group(1), headers={"Authorization": f"Bearer {found.group(1)}"},
@@ -266,7 +253,7 @@ def test_model_page_metrics_and_a_working_curl_example(live: LiveApp, reviewed: 
 def test_model_export_ends_with_a_working_download(live: LiveApp, reviewed: Reviewed, page: Page,
                                                    tmp_path: Path) -> None:
     reviewed.settle()
-    _log_in(page, live, f"#/projects/{reviewed.project_id}/model")
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{reviewed.project_id}/model")
     page.get_by_test_id("export-onnx").click()
     status = page.locator("[data-testid=job-status][data-kind=export]")
     expect(status).to_be_visible()
@@ -313,7 +300,7 @@ def _unlabelled_buttons(page: Page) -> list[str]:
 def test_narrow_screens_do_not_scroll_sideways(live: LiveApp, reviewed: Reviewed, page: Page,
                                                size: tuple[int, int]) -> None:
     width, height = size
-    _log_in(page, live, "#/", width, height)
+    log_in(page, live, EMAIL, PASSWORD, "#/", width, height)
     # The projects list shows the counts and when something last happened.
     row = page.get_by_test_id("project-link").filter(has_text="Review and model").locator("xpath=ancestor::tr")
     expect(row.get_by_test_id("project-activity")).not_to_have_text("—")
@@ -335,4 +322,4 @@ def test_narrow_screens_do_not_scroll_sideways(live: LiveApp, reviewed: Reviewed
     if width == 800:
         page.goto(live.base_url + f"/#/projects/{reviewed.project_id}/model")
         expect(page.get_by_test_id("confusion-matrix")).to_be_visible()
-        _shot(page, "narrow")
+        shot(page, "narrow")

@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.api_client import wait_for
+from tests.e2e.helpers import shot
 from tests.live_app import LiveApp, live_app
 from tests.synthetic_images import dataset, encode, shape_image, zip_of
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHUNK = 8192
 PASSWORD = "a long password"
 
@@ -113,8 +113,7 @@ def test_chunked_upload_survives_a_dropped_connection(live_chunks: LiveApp, page
     sent = int(page.get_by_test_id("upload-progress").get_attribute("data-sent") or 0)
     total = int(page.get_by_test_id("upload-progress").get_attribute("data-total") or 0)
     assert 0 < sent < total
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "upload-progress.png"), full_page=True)
+    shot(page, "upload-progress", full_page=True)
     held.continue_()
 
     expect(page.get_by_test_id("upload-report")).to_be_visible(timeout=120_000)

@@ -20,7 +20,7 @@ from labellight.services.jobs import get_job
 from labellight.services.model_store import backbone_module, linear_head
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
-from labellight.storage.keys import job_prefix
+from labellight.storage.keys import model_export_key
 
 MEDIA_TYPE = "application/octet-stream"
 
@@ -39,10 +39,6 @@ def start_export(session: Session, user: User, project_id: int, fmt: ExportForma
     if classifier is None:
         raise Conflict("the project has no classifier yet: label images and train one before exporting")
     return submit_job(session, project.id, JobKind.EXPORT, {"format": fmt.value, "classifier_id": classifier.id})
-
-
-def _export_key(project_id: int, job_id: int, fmt: ExportFormat) -> str:
-    return f"{job_prefix(project_id, job_id)}/model{fmt.suffix}"
 
 
 def run_export(ctx: JobContext) -> dict[str, Any]:
@@ -64,7 +60,8 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         input_size=input_size, model_version=f"b{backbone.version}.c{classifier.version}",
     )
     model = ServedModel(backbone_module(backbone), head, input_size, int(backbone.config["image_size"]))
-    size = export_model(model, fmt, get_storage().path(_export_key(ctx.project_id, ctx.job_id, fmt)), metadata)
+    target = get_storage().path(model_export_key(ctx.project_id, ctx.job_id, fmt.suffix))
+    size = export_model(model, fmt, target, metadata)
     return {
         "format": fmt.value, "filename": _filename(ctx.project_id, metadata.model_version, fmt), "bytes": size,
         "model_version": metadata.model_version, "classes": metadata.class_names,
@@ -84,5 +81,5 @@ def download_export(session: Session, user: User, project_id: int, job_id: int) 
     if job.state != JobState.SUCCEEDED.value or job.result is None:
         raise Conflict(f"the export job is {job.state}: download it once it has succeeded")
     fmt = ExportFormat(job.params["format"])
-    return ExportFile(get_storage().path(_export_key(project_id, job.id, fmt)), str(job.result["filename"]),
+    return ExportFile(get_storage().path(model_export_key(project_id, job.id, fmt.suffix)), str(job.result["filename"]),
                       MEDIA_TYPE)

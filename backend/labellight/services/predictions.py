@@ -80,7 +80,8 @@ class StoredPredictionSet:
         return f"b{self.backbone_version}.c{self.classifier_version}"
 
 
-def _current_models(session: Session, project_id: int) -> tuple[Classifier, Backbone]:
+def current_models(session: Session, project_id: int) -> tuple[Classifier, Backbone]:
+    """The current classifier and the backbone it was trained on; Conflict when there is none."""
     classifier = project_rows.current_classifier(session, project_id)
     if classifier is None:
         raise Conflict("the project has no classifier yet: label images and train one")
@@ -105,7 +106,7 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     project = get_project(session, user, project_id)
     if len(files) > MAX_PREDICT_FILES:
         raise InvalidInput(f"send at most {MAX_PREDICT_FILES} images per request")
-    classifier, backbone = _current_models(session, project.id)
+    classifier, backbone = current_models(session, project.id)
     pixels = query_pixels(files, project.image_size)
     vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
     head = linear_head(classifier)
@@ -138,7 +139,7 @@ def predict_stored(session: Session, user: User, project_id: int, image_ids: lis
     project = get_project(session, user, project_id)
     if len(image_ids) > MAX_STORED_PREDICTIONS:
         raise InvalidInput(f"ask for at most {MAX_STORED_PREDICTIONS} images per request")
-    classifier, backbone = _current_models(session, project.id)
+    classifier, backbone = current_models(session, project.id)
     emb = embeddings(backbone)
     ids = np.array(sorted(set(images_by_id(session, project.id, image_ids))), dtype=np.int64)
     rows = emb.rows_of(ids)

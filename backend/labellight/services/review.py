@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
-from labellight.db.models import Backbone, Image, Project, User
+from labellight.db.models import Image, Project, User
 from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.ml.mislabels import suspected_mislabels
@@ -18,6 +18,7 @@ from labellight.ml.propagation import propagate_labels
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.images import images_by_id
 from labellight.services.model_store import Embeddings, embeddings, linear_head, neighbour_graph
+from labellight.services.predictions import current_models
 from labellight.services.projects import get_project
 
 
@@ -111,10 +112,7 @@ def review_predictions(session: Session, user: User, project_id: int, class_id: 
     project = get_project(session, user, project_id)
     if class_id is not None and all(c.id != class_id for c in project.classes):
         raise NotFound(f"class {class_id} is not a class of this project")
-    classifier = project_rows.current_classifier(session, project.id)
-    backbone = session.get(Backbone, classifier.backbone_id) if classifier else None
-    if classifier is None or backbone is None:
-        raise Conflict("the project has no classifier yet: label images and train one")
+    classifier, backbone = current_models(session, project.id)
     labels = project_rows.image_labels(session, project.id)
     emb = embeddings(backbone).restricted_to(i for i, c in labels.items() if c is None)
     head = linear_head(classifier)

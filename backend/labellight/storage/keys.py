@@ -63,6 +63,11 @@ def job_prefix(project_id: int, job_id: int) -> str:
     return f"projects/{project_id}/jobs/{job_id}"
 
 
+def model_export_key(project_id: int, job_id: int, suffix: str) -> str:
+    """The file an export job wrote (``suffix``: ``.onnx`` or ``.pt``)."""
+    return f"{job_prefix(project_id, job_id)}/model{suffix}"
+
+
 def pretrain_checkpoint_key(project_id: int, job_id: int) -> str:
     return f"{job_prefix(project_id, job_id)}/checkpoint.pt"
 
