@@ -125,6 +125,7 @@ def test_continued_pretraining_from_the_file_keeps_batchnorm_statistics_and_is_g
     assert (config.backbone, config.small_images, config.freeze_norm_stats, config.guard) == (
         EFFICIENTNET_LITE0, False, True, True)
     assert config.image_size == 64  # enlarged: the ImageNet stem wants objects at ImageNet scale
+    assert config.train_last_stages == 3  # blocks.4-6 and the head adapt; the stem and blocks.0-3 stay
     config = replace(config, init_weights=lite0_weights, epochs=1, batch_size=8, image_size=32, cpu_bf16=False)
     pixels, _ = _coloured_digits(16, seed=3)
     result = pretrain_with_report(pixels[:, ::2, ::2], config, device=CPU)
@@ -135,3 +136,4 @@ def test_continued_pretraining_from_the_file_keeps_batchnorm_statistics_and_is_g
     shipped = result.backbone.state_dict()
     assert torch.equal(shipped["bn2.running_mean"], start["_bn1.running_mean"])
     assert torch.equal(shipped["blocks.6.0.bn3.running_var"], start["_blocks.15._bn2.running_var"])
+    assert torch.equal(shipped["conv_stem.weight"], start["_conv_stem.weight"])

@@ -105,7 +105,7 @@ class PretrainRun:
             self.weights_report: WeightsReport | None = (
                 load_backbone_weights(backbone, source) if source is not None else None
             )
-            self._frozen = frozen_parts(config.train_last_stages)
+            self._frozen = frozen_parts(config.backbone, config.train_last_stages)
             freeze_parts(backbone, self._frozen)
             self.model = BYOL(backbone, feature_dim, config.proj_hidden, config.proj_dim, config.pred_hidden)
         # channels_last lets cuDNN use its fastest convolution kernels under bf16.
