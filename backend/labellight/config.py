@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     blas_threads: int = Field(default=0, ge=0)
     """Threads of numpy's and scipy's BLAS (OpenBLAS: classifier fits, label propagation), chosen the same
     way; on 2 shared cores its default pool made a 5-fold cross-validated fit 40 times slower."""
+    pretrain_compile: bool = False
+    """Run pretraining's networks through ``torch.compile``: meant for GPU workers, where steps get faster
+    after a compilation of a minute or so at the start of each run."""
     pretrain_processes: int = Field(default=0, ge=0)
     """Processes of one pretraining (DDP): 0 = one per GPU when the machine has more than one, else one;
     1 = never distributed; N >= 2 = N processes (one per GPU; on a machine without GPUs, CPU processes

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from labellight.ml.distributed_norm import convert_sync_batchnorm
 from labellight.ml.pretrain_config import PretrainConfig
-from labellight.ml.pretrain_run import PretrainRun
+from labellight.ml.pretrain_run import PretrainRun, compiled
 
 # Relative difference of the fingerprints beyond which the processes' networks count as diverged.
 _DIVERGED_RTOL = 1e-6
@@ -58,7 +58,8 @@ class DistributedPretrainRun(PretrainRun):
         self.train_mode()
         device_ids = [device.index] if device.type == "cuda" else None
         # No buffer broadcast before each forward: synchronised BatchNorm keeps the running statistics equal.
-        self.network = DistributedDataParallel(self.model, device_ids=device_ids, forward_sync_buffers=False)
+        self.network = compiled(
+            DistributedDataParallel(self.model, device_ids=device_ids, forward_sync_buffers=False), config)
 
     def train_step(self, images: torch.Tensor) -> torch.Tensor:
         if images.shape[0] % self.world_size:

@@ -71,6 +71,14 @@ def build_optimizer(model: BYOL, config: PretrainConfig) -> torch.optim.Optimize
     return torch.optim.AdamW(groups, lr=base_lr)
 
 
+def compiled(network: nn.Module, config: PretrainConfig) -> nn.Module:
+    """``network`` through ``torch.compile`` when ``config.torch_compile`` is set, else itself."""
+    if not config.torch_compile:
+        return network
+    optimized: nn.Module = torch.compile(network)  # type: ignore[assignment]
+    return optimized
+
+
 class PretrainRun:
     """BYOL model, optimiser and schedules for ``total_steps`` steps on ``device``.
 
@@ -118,7 +126,7 @@ class PretrainRun:
         warmup_steps = int(config.warmup_fraction * total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total_steps, warmup_steps))
         self.augment = ByolAugment(config.image_size, seed=config.seed)
-        self.network: nn.Module = self.model
+        self.network: nn.Module = compiled(self.model, config)
         self.shard = slice(None)
         self.loss_history: list[list[float]] = []
 

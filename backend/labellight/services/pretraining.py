@@ -78,6 +78,7 @@ def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[Pretra
     overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
     if ctx.params.get("time_budget_s") is not None:
         overrides["time_budget_s"] = float(ctx.params["time_budget_s"])
+    overrides["torch_compile"] = get_settings().pretrain_compile
     config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
     start = ctx.params.get("start", "auto")
     weights = get_settings().pretrained_weights
