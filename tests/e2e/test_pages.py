@@ -336,8 +336,9 @@ def test_overview_learning_curve_and_a_running_job(live: LiveApp, pages: Pages, 
     expect(page.get_by_test_id("overview-accuracy")).to_have_text(re.compile(r"^\d+(\.\d)?%$"))
     expect(page.get_by_test_id("running-jobs")).to_have_count(0)  # idle: no jobs panel
 
-    # A pretraining started here shows in the running jobs with its progress, then leaves the list.
-    page.get_by_test_id("pretrain-epochs").fill("4")
+    # A pretraining started here shows in the running jobs with its progress, then leaves the list. Enough
+    # epochs (one step each on these 24 images) that it runs for several of the page's job updates.
+    page.get_by_test_id("pretrain-epochs").fill("60")
     page.get_by_test_id("pretrain-start").click()
     job = page.locator("[data-testid=running-job][data-kind=pretrain]")
     expect(job).to_be_visible()
