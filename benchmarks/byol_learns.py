@@ -119,11 +119,11 @@ def run_dataset(archive: Path, args: argparse.Namespace, device: torch.device, w
     stats = pixel_pool_stats(train)
     result["pixels"] = scores(np.concatenate([pixel_features(train, stats), pixel_features(test, stats)]), *y, args)
     print(line(name, "pixels", result["pixels"]), flush=True)
-    untrained: dict[tuple[str, int, bool], dict[str, Any]] = {}
+    untrained: dict[tuple[str, int, bool, int], dict[str, Any]] = {}
     for variant in args.variant or [""]:
         config = overridden(base, [pair for pair in variant.split(",") if pair])
         print(f"{name} [{variant or 'preset'}]: {config}", flush=True)
-        network = (config.backbone, config.image_size, config.small_images)
+        network = (config.backbone, config.image_size, config.small_images, config.seed)  # the same start
         if network not in untrained:
             encoder = PretrainRun(config, 1, device).encoder()
             untrained[network] = scores(embed(encoder, both, config.image_size, device=device), *y, args)
