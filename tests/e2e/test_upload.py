@@ -110,6 +110,9 @@ def test_chunked_upload_survives_a_dropped_connection(live_chunks: LiveApp, page
     held = chunks.wait_held(page)
     expect(page.get_by_test_id("upload-progress")).to_be_visible()
     expect(page.get_by_test_id("upload-file").first).to_be_visible()
+    # Progress reports are throttled (one per 100 ms besides state changes): wait for the bar to show bytes.
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=upload-progress]')"
+                           "?.dataset.sent) > 0")
     sent = int(page.get_by_test_id("upload-progress").get_attribute("data-sent") or 0)
     total = int(page.get_by_test_id("upload-progress").get_attribute("data-total") or 0)
     assert 0 < sent < total
