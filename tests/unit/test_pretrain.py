@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -254,8 +255,10 @@ def test_presets_fit_the_device() -> None:
     assert (gpu.optimizer, gpu.lr, gpu.weight_decay) == ("lars", 0.2, 1.5e-6)
     assert gpu.optimizer_lr == pytest.approx(0.2)
     assert gpu.tau_base == 0.99
-    assert gpu.warmup_fraction == pytest.approx(10 / 400)
-    assert preset(torch.device("cuda"), 20_000).warmup_fraction == pytest.approx(0.1)
+    assert gpu.warmup_share == pytest.approx(10 / 400)
+    assert preset(torch.device("cuda"), 20_000).warmup_share == pytest.approx(0.1)
+    # A time budget plans the epochs: the warm-up stays 10 epochs (here 5% of 200), not 2.5% of them.
+    assert replace(gpu, epochs=200).warmup_share == pytest.approx(10 / 200)
     assert gpu.batch_size > cpu.batch_size
     assert gpu.epochs >= cpu.epochs
     assert preset(CPU, 100_000).epochs >= 1

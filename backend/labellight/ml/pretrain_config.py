@@ -28,7 +28,9 @@ class PretrainConfig:
     ``"adamw"`` (learning rate ``lr``). In every case
     biases and normalisation parameters get no weight decay (nor LARS adaptation), the
     predictor's learning rate is multiplied by ``predictor_lr_scale``, and the rate rises
-    linearly over ``warmup_fraction`` of the steps, then decays to 0 by a cosine.
+    linearly over the warm-up, then decays to 0 by a cosine. The warm-up lasts ``warmup_epochs``
+    epochs when set (at most a tenth of the run, however many epochs a time budget plans), else
+    ``warmup_fraction`` of the steps.
     EMA rate: ``cosine_tau`` from ``tau_base`` to 1. ``cpu_bf16`` enables bf16 autocast when
     training on a CPU (CUDA always uses bf16 where supported).
 
@@ -64,6 +66,7 @@ class PretrainConfig:
     seed: int = 0
     small_images: bool = True
     warmup_fraction: float = 0.1
+    warmup_epochs: float | None = None
     cpu_bf16: bool = False
     init_weights: Path | None = None
     freeze_norm_stats: bool = False
@@ -90,12 +93,21 @@ class PretrainConfig:
             raise ValueError(f"tau_base must be in [0, 1], got {self.tau_base}")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if self.warmup_epochs is not None and self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         stages = stage_count(self.backbone)
         if self.train_last_stages is not None and not 1 <= self.train_last_stages <= stages:
             raise ValueError(f"train_last_stages must be in 1..{stages} or None for {self.backbone}, "
                              f"got {self.train_last_stages}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s}")
+
+    @property
+    def warmup_share(self) -> float:
+        """The fraction of the steps spent warming up the learning rate."""
+        if self.warmup_epochs is None:
+            return self.warmup_fraction
+        return min(_MAX_WARMUP_SHARE, self.warmup_epochs / self.epochs)
 
     @property
     def optimizer_lr(self) -> float:
@@ -120,9 +132,10 @@ _GPU_IMAGES_SEEN = 2_000_000
 _GPU_EPOCHS = (20, 400)
 _CPU_IMAGE_SIZE = 32
 _GPU_IMAGE_SIZE = 64
-# BYOL: 10 epochs of warm-up; tau_base 0.99 for runs of up to 300 epochs (0.996 for 1000, more
-# than the presets ever plan).
+# BYOL: 10 epochs of warm-up (here at most a tenth of a run); tau_base 0.99 for runs of up to 300
+# epochs (0.996 for 1000, more than the presets ever plan).
 _PAPER_WARMUP_EPOCHS = 10
+_MAX_WARMUP_SHARE = 0.1
 _SHORT_RUN_TAU_BASE = 0.99
 # Continued pretraining from ImageNet weights. Networks with an ImageNet stem (stride 2 or 4 before
 # the first stage) see small images at a scale they were trained for only when enlarged: 64 px on a
@@ -201,7 +214,7 @@ def _scratch_preset(device: torch.device, n_images: int, cap: int) -> PretrainCo
             optimizer="lars",
             lr=0.2,
             weight_decay=1.5e-6,
-            warmup_fraction=min(0.1, _PAPER_WARMUP_EPOCHS / epochs),
+            warmup_epochs=_PAPER_WARMUP_EPOCHS,
             tau_base=_SHORT_RUN_TAU_BASE,
             epochs=epochs,
             proj_hidden=2048,

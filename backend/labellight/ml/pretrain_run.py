@@ -123,7 +123,7 @@ class PretrainRun:
         self.model.to(memory_format=memory_format)  # type: ignore[call-overload]
         self.train_mode()
         self.optimizer = build_optimizer(self.model, config)
-        warmup_steps = int(config.warmup_fraction * total_steps)
+        warmup_steps = int(config.warmup_share * total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total_steps, warmup_steps))
         self.augment = ByolAugment(config.image_size, seed=config.seed)
         self.network: nn.Module = compiled(self.model, config)
