@@ -4,6 +4,7 @@ import io
 import random
 import zipfile
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 CLASSES = ("circle", "square", "triangle")
@@ -58,3 +59,32 @@ def noise_image(size: int = 48, seed: int = 0) -> Image.Image:
     """Uniform colour noise: nothing like any shape image (an out-of-distribution query)."""
     rng = random.Random(seed)
     return Image.frombytes("RGB", (size, size), bytes(rng.randrange(256) for _ in range(size * size * 3)))
+
+
+WHITE_SHAPES = ("disc", "square", "triangle", "plus")
+
+
+def white_shapes(n: int, side: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` white shapes on black, class i % 4, each at a random centre and size (a sixth to
+    two fifths of the side). Position and size are nuisances the augmentations randomise."""
+    rng = np.random.default_rng(seed)
+    pixels = np.zeros((n, side, side, 3), np.uint8)
+    labels = np.arange(n) % len(WHITE_SHAPES)
+    for i, label in enumerate(labels):
+        image = Image.new("RGB", (side, side))
+        draw = ImageDraw.Draw(image)
+        r = rng.uniform(0.2, 0.4) * side
+        x, y = rng.uniform(r, side - r, 2)
+        shape = WHITE_SHAPES[label]
+        if shape == "disc":
+            draw.ellipse((x - r, y - r, x + r, y + r), fill="white")
+        elif shape == "square":
+            draw.rectangle((x - r, y - r, x + r, y + r), fill="white")
+        elif shape == "triangle":
+            draw.polygon([(x, y - r), (x - r, y + r), (x + r, y + r)], fill="white")
+        else:
+            w = r / 3
+            draw.rectangle((x - r, y - w, x + r, y + w), fill="white")
+            draw.rectangle((x - w, y - r, x + w, y + r), fill="white")
+        pixels[i] = np.asarray(image)
+    return pixels, labels

@@ -3,40 +3,13 @@ the same network at its random initialisation (issue 3). About a minute on two c
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from labellight.ml.device import cpu_has_native_bf16
 from labellight.ml.embed import embed
 from labellight.ml.pretrain import PretrainConfig, PretrainRun, pretrain
+from tests.synthetic_images import white_shapes
 
 CPU = torch.device("cpu")
-SHAPES = ("disc", "square", "triangle", "plus")
-
-
-def shape_images(n: int, side: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` white shapes on black, class i % 4, each at a random centre and size (a sixth to
-    two fifths of the side). Position and size are nuisances the augmentations randomise."""
-    rng = np.random.default_rng(seed)
-    pixels = np.zeros((n, side, side, 3), np.uint8)
-    labels = np.arange(n) % len(SHAPES)
-    for i, label in enumerate(labels):
-        image = Image.new("RGB", (side, side))
-        draw = ImageDraw.Draw(image)
-        r = rng.uniform(0.2, 0.4) * side
-        x, y = rng.uniform(r, side - r, 2)
-        shape = SHAPES[label]
-        if shape == "disc":
-            draw.ellipse((x - r, y - r, x + r, y + r), fill="white")
-        elif shape == "square":
-            draw.rectangle((x - r, y - r, x + r, y + r), fill="white")
-        elif shape == "triangle":
-            draw.polygon([(x, y - r), (x - r, y + r), (x + r, y + r)], fill="white")
-        else:
-            w = r / 3
-            draw.rectangle((x - r, y - w, x + r, y + w), fill="white")
-            draw.rectangle((x - w, y - r, x + w, y + r), fill="white")
-        pixels[i] = np.asarray(image)
-    return pixels, labels
 
 
 def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
@@ -50,7 +23,7 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 10) -> float
 
 
 def test_short_cpu_pretraining_beats_the_untrained_network() -> None:
-    pixels, labels = shape_images(1000)
+    pixels, labels = white_shapes(1000)
     # 1,200 steps of a narrow ResNet-18 on 16 px inputs: about 50 s on two idle cores.
     config = PretrainConfig(
         backbone="resnet18_w16", image_size=16, epochs=80, batch_size=64, optimizer="adamw", lr=3e-3,
