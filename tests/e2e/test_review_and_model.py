@@ -3,7 +3,8 @@
 Review: the classifier's guesses by confidence are confirmed or fixed with hotkeys, propagated labels are
 confirmed above a confidence and suspected mislabels are accepted or kept. Model: the metrics, the confusion
 matrix with the API's class names, the learning curve, a curl example whose created token works, and an ONNX
-export ending in a download link. Narrow screens: no page scrolls sideways at 1024x700 or 800x600.
+export ending in a download link. Train: a fine-tune cancelled, then one that says which model it kept. Narrow
+screens: no page scrolls sideways at 1024x700 or 800x600.
 
 One project, set up through the REST API (upload, pretrain, a few labels, train), is shared by the tests.
 """
@@ -277,6 +278,45 @@ def test_model_export_ends_with_a_working_download(live: LiveApp, reviewed: Revi
     probs = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, height, width), np.float32)})[0]
     assert probs.shape == (1, len(CLASSES))
     assert abs(float(probs.sum()) - 1.0) < 1e-4
+
+
+def test_finetune_from_the_train_page_cancel_then_a_decision(live: LiveApp, reviewed: Reviewed, page: Page) -> None:
+    reviewed.settle()
+    before = reviewed.client.get(f"{reviewed.base}/model").raise_for_status().json()
+    log_in(page, live, EMAIL, PASSWORD, f"#/projects/{reviewed.project_id}/train")
+    epochs = page.get_by_test_id("finetune-epochs")
+    epochs.fill("500")
+    page.get_by_test_id("finetune-start").click()
+    expect(page.get_by_test_id("error")).to_contain_text("Epochs must be between 1 and 200")
+
+    # A long fine-tune is cancelled from the page; the model stays as it was.
+    epochs.fill("200")
+    page.get_by_test_id("finetune-start").click()
+    status = page.locator("[data-testid=job-status][data-kind=finetune]")
+    expect(status).to_have_attribute("data-state", "running", timeout=60_000)
+    page.get_by_test_id("finetune-cancel").click()
+    expect(status).to_have_attribute("data-state", "cancelled", timeout=60_000)
+    expect(page.get_by_test_id("error")).to_contain_text("Fine-tuning was cancelled. The current model stays.")
+    assert reviewed.client.get(f"{reviewed.base}/model").raise_for_status().json() == before
+
+    # A short one ends with the model it kept and why, and the page's model facts follow.
+    epochs.fill("2")
+    page.get_by_test_id("finetune-start").click()
+    result = page.get_by_test_id("finetune-result")
+    expect(result).to_be_visible(timeout=180_000)
+    job = next(j for j in reviewed.client.get(f"{reviewed.base}/jobs").raise_for_status().json()
+               if j["kind"] == "finetune" and j["state"] == "succeeded")["result"]
+    expect(result).to_have_attribute("data-kept", job["kept"])
+    expect(page.get_by_test_id("finetune-reason")).to_have_text(job["reason"])
+    after = reviewed.client.get(f"{reviewed.base}/model").raise_for_status().json()
+    expect(page.get_by_test_id("model-backbone-version")).to_have_text(str(after["backbone_version"]))
+    if job["kept"] == "finetuned":
+        expect(result).to_contain_text(f"backbone version {job['new_backbone_version']}")
+        assert after["backbone_version"] == job["new_backbone_version"]
+    else:
+        expect(result).to_contain_text("Kept the linear head")
+        assert after == before
+    shot(page, "finetune", full_page=True)
 
 
 NARROW_PAGES = ("", "#/settings", "overview", "upload", "jobs", "annotate", "label", "images", "map", "review",

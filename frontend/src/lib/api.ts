@@ -56,6 +56,21 @@ export interface TrainResult {
   n_folds: number;
 }
 
+/** Result of a `finetune` job: which model it kept and why; a kept fine-tune names its new versions. */
+export interface FinetuneResult {
+  kept: 'finetuned' | 'linear head';
+  reason: string;
+  cv_accuracy_finetuned: number;
+  cv_accuracy_linear: number;
+  n_labels: number;
+  n_folds: number;
+  epochs: number;
+  device: string;
+  backbone_version: number;
+  new_backbone_version?: number;
+  classifier_version?: number;
+}
+
 export type ModelExportFormat = Schemas['ExportFormat'];
 
 /** Result of an `export` job: the file holds backbone + head; input images in [0, 1] at `input.size`. */
