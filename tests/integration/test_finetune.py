@@ -188,3 +188,38 @@ def test_a_finetune_that_helps_ships_a_new_backbone_with_its_head(clients: Clien
     answer = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("q.png", query))])
     assert answer.status_code == 200, answer.text
     assert answer.json()["model_version"] == "b2.c2"
+    assert model["classifier"]["cv_scope"] == "out-of-fold predictions of the fine-tune that made backbone 2"
+
+    # Backbone 2 has seen every label, so a head retrained on it cannot score them out-of-fold: it carries
+    # the fine-tune's estimate until labels the backbone never saw arrive, then scores only those.
+    carried = _train(client, pid)
+    assert carried["cv_accuracy"] == result["cv_accuracy_finetuned"]
+    assert carried["cv_scope"].startswith("the fine-tune's cross-validation: backbone 2 was fine-tuned on 40 of")
+    assert carried["metrics"] == model["classifier"]["metrics"]
+    new_pixels, new_labels = white_shapes(12, side=48, seed=4)
+    new_names = [f"new_{WHITE_SHAPES[k]}_{i:03d}.png" for i, k in enumerate(new_labels.tolist())]
+    more = client.post(f"/api/v1/projects/{pid}/uploads", files=[
+        ("files", (n, encode(Image.fromarray(p)))) for n, p in zip(new_names, new_pixels, strict=True)])
+    assert _wait(client, more.raise_for_status().json()["id"])[0]["state"] == "succeeded"
+    wait_for(lambda: all(j["state"] in FINAL for j in client.get(f"/api/v1/projects/{pid}/jobs").json()))
+    listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 100}).json()["items"]
+    name_to_id = {i["filename"]: i["id"] for i in listing}
+    for kind in WHITE_SHAPES:
+        ids = [name_to_id[n] for n in new_names if n.startswith(f"new_{kind}_")]
+        client.put(f"/api/v1/projects/{pid}/labels",
+                   json={"image_ids": ids, "class_id": class_ids[kind]}).raise_for_status()
+    fresh = _train(client, pid)
+    assert fresh["cv_scope"] == "the 12 labels added since backbone 2 was fine-tuned on the other 40"
+    assert fresh["n_labels"] == 52
+    assert sum(fresh["metrics"]["support"]) == 12
+    assert fresh["cv_accuracy"] == fresh["metrics"]["accuracy"]
+
+
+def _train(client: httpx.Client, pid: int) -> dict[str, Any]:
+    """Train the classifier; the project's new classifier."""
+    job = _wait(client, client.post(f"/api/v1/projects/{pid}/train").raise_for_status().json()["id"])[0]
+    assert job["state"] == "succeeded", job
+    classifier: dict[str, Any] = client.get(f"/api/v1/projects/{pid}/model").json()["classifier"]
+    assert classifier["version"] == job["result"]["classifier_version"]
+    assert classifier["cv_scope"] == job["result"]["cv_scope"]
+    return classifier

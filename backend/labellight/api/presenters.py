@@ -48,4 +48,4 @@ def classifier_public(classifier: Classifier, project: Project) -> ClassifierPub
                             classes=classes_public(project),
                             metrics=ClassificationReportPublic.model_validate(classifier.metrics)
                             if classifier.metrics is not None else None,
-                            created_at=classifier.created_at)
+                            cv_scope=classifier.cv_scope, created_at=classifier.created_at)

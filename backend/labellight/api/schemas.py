@@ -192,6 +192,9 @@ class ClassifierPublic(BaseModel):
     classes: list[ClassPublic]
     metrics: ClassificationReportPublic | None
     """Null for classifiers trained before reports existed."""
+    cv_scope: str | None = Field(default=None, description=(
+        "which labels cv_accuracy and metrics score when not all of them out-of-fold: after a kept fine-tune, "
+        "the labels the backbone was not trained on (null: every label, out-of-fold)"))
     created_at: datetime
 
 

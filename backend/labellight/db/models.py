@@ -107,6 +107,9 @@ class Classifier(Base):
     n_folds: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """Out-of-fold classification report: accuracy, per-class precision/recall/support, confusion."""
+    cv_scope: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """Which labels ``cv_accuracy`` and ``metrics`` score when not all of them out-of-fold (a backbone
+    fine-tuned on some labels would score them optimistically)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,5 +1,13 @@
-"""The train job: a linear head on the current backbone's embeddings of the labeled images."""
+"""The train job: a linear head on the current backbone's embeddings of the labeled images.
 
+Its accuracy is cross-validated: out-of-fold predictions, so no label scores a head that saw it. A
+backbone fine-tuned on labels (``config["finetune"]["image_ids"]``) has seen those, so their
+out-of-fold predictions would still be optimistic: on such a backbone only the labels added since
+the fine-tune are scored, once there are ``MIN_FRESH_LABELS`` of them; until then the classifier
+carries the fine-tune's own cross-validated accuracy and report. ``cv_scope`` says which.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -8,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
 from labellight.db import projects as project_rows
-from labellight.db.models import Classifier, Image, Job, User
+from labellight.db.models import Backbone, Classifier, Image, Job, User
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.classifier import train_linear_head
@@ -22,6 +30,7 @@ from labellight.storage import get_storage
 from labellight.storage.keys import classifier_key
 
 NEED_TWO_CLASSES = "label images of at least two classes before training"
+MIN_FRESH_LABELS = 10
 
 
 def start_train(session: Session, user: User, project_id: int) -> Job:
@@ -84,19 +93,57 @@ def run_train(ctx: JobContext) -> dict[str, Any]:
     except ValueError as exc:
         raise JobFailed(str(exc)) from exc
     ctx.report("metrics", 0.6, force=True)
-    metrics = None
+    score = Score(training.cv_accuracy, None, None)
     if training.n_folds >= 2:
         out_of_fold = cross_val_predictions(x, y, folds=training.n_folds)
-        metrics = classification_report(y, out_of_fold.labels, out_of_fold.classes).as_dict()
+        seen = np.isin(ids[rows >= 0], finetuned_on(backbone))
+        score = _scored(backbone, y, out_of_fold.labels, out_of_fold.classes, seen, training.cv_accuracy)
 
     def store() -> int:
         with session_scope() as session:
             version = project_rows.claim_next_version(session, Classifier(
-                project_id=ctx.project_id, backbone_id=backbone.id, cv_accuracy=training.cv_accuracy,
-                n_labels=training.n_labels, n_folds=training.n_folds, metrics=metrics))
+                project_id=ctx.project_id, backbone_id=backbone.id, cv_accuracy=score.cv_accuracy,
+                n_labels=training.n_labels, n_folds=training.n_folds, metrics=score.metrics,
+                cv_scope=score.scope))
             training.head.save(get_storage().path(classifier_key(ctx.project_id, version)))
             return version
 
     version = project_rows.retry_on_clash(store)
-    return {"classifier_version": version, "cv_accuracy": training.cv_accuracy,
+    return {"classifier_version": version, "cv_accuracy": score.cv_accuracy, "cv_scope": score.scope,
             "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing}
+
+
+@dataclass(frozen=True)
+class Score:
+    """A classifier's cross-validated accuracy, its report and which labels they score (None: all)."""
+
+    cv_accuracy: float | None
+    metrics: dict[str, Any] | None
+    scope: str | None
+
+
+def finetuned_on(backbone: Backbone) -> np.ndarray:
+    """Ids of the labeled images a fine-tuned backbone was trained on (empty for a pretrained one)."""
+    finetune = backbone.config.get("finetune") or {}
+    return np.asarray(finetune.get("image_ids", []), dtype=np.int64)
+
+
+def _scored(backbone: Backbone, y: np.ndarray, predicted: np.ndarray, classes: np.ndarray, seen: np.ndarray,
+            cv_accuracy: float | None) -> Score:
+    """The score of out-of-fold ``predicted`` labels, leaving out the ``seen`` ones (the backbone's
+    fine-tune trained on them): on the fresh labels once there are enough, else the fine-tune's."""
+    if not seen.any():
+        return Score(cv_accuracy, classification_report(y, predicted, classes).as_dict(), None)
+    fresh = ~seen
+    n_fresh, n_seen = int(fresh.sum()), int(seen.sum())
+    if n_fresh >= MIN_FRESH_LABELS:
+        report = classification_report(y[fresh], predicted[fresh], classes)
+        scope = f"the {n_fresh} labels added since backbone {backbone.version} was fine-tuned on the other {n_seen}"
+        return Score(report.accuracy, report.as_dict(), scope)
+    with session_scope() as session:
+        first = session.scalar(select(Classifier).where(Classifier.backbone_id == backbone.id)
+                               .order_by(Classifier.version).limit(1))
+        carried = (first.cv_accuracy, first.metrics) if first is not None else (None, None)
+    return Score(carried[0], carried[1],
+                 f"the fine-tune's cross-validation: backbone {backbone.version} was fine-tuned on {n_seen} of these "
+                 f"labels; {MIN_FRESH_LABELS} labels added since give a fresh estimate ({n_fresh} so far)")

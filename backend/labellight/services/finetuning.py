@@ -6,6 +6,8 @@ job, so search, the map, OOD flags and predictions use it) with a linear head tr
 embeddings: the usual classifier record, so predictions and export work unchanged. That record's
 cross-validated accuracy and metrics are the fine-tune's out-of-fold ones: the linear head's own
 cross-validation on the new embeddings would be optimistic, because the backbone has seen every label.
+The backbone's config lists those labels' images, so that later retrains on it leave them out of their
+score (:mod:`labellight.services.classifier_training`).
 """
 
 from dataclasses import dataclass
@@ -183,7 +185,8 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
         with session_scope() as session:
             row = Backbone(project_id=ctx.project_id, ready=False, config={
                 **base.config, "finetuned_from": base.version, "classes": sorted(set(labeled.y.tolist())),
-                "cv_accuracy": cv.accuracy_finetuned, "finetune": {"epochs": config.epochs, "labels": len(cv.y)}})
+                "cv_accuracy": cv.accuracy_finetuned,
+                "finetune": {"epochs": config.epochs, "labels": len(cv.y), "image_ids": labeled.image_ids.tolist()}})
             version = project_rows.claim_next_version(session, row)
             save_state_dict(tuned, storage.path(backbone_weights_key(ctx.project_id, version)))
             return version, row.id
@@ -212,6 +215,7 @@ def _train_head(project_id: int, backbone_id: int, labeled: _Labeled, cv: CrossV
         if backbone is None:
             raise JobFailed("the fine-tuned backbone was deleted")
         emb = embeddings(backbone)
+        version = backbone.version
     rows = emb.rows_of(labeled.image_ids)
     if (rows < 0).any():
         raise JobFailed("labeled images lost their embeddings while fine-tuning: run it again")
@@ -220,11 +224,12 @@ def _train_head(project_id: int, backbone_id: int, labeled: _Labeled, cv: CrossV
 
     def store() -> int:
         with session_scope() as session:
-            version = project_rows.claim_next_version(session, Classifier(
+            claimed = project_rows.claim_next_version(session, Classifier(
                 project_id=project_id, backbone_id=backbone_id, cv_accuracy=cv.accuracy_finetuned,
-                n_labels=len(cv.y), n_folds=cv.n_folds, metrics=metrics))
-            head.save(get_storage().path(classifier_key(project_id, version)))
-            return version
+                n_labels=len(cv.y), n_folds=cv.n_folds, metrics=metrics,
+                cv_scope=f"out-of-fold predictions of the fine-tune that made backbone {version}"))
+            head.save(get_storage().path(classifier_key(project_id, claimed)))
+            return claimed
 
     return project_rows.retry_on_clash(store)
 

@@ -822,6 +822,11 @@ export interface components {
             created_at: string;
             /** Cv Accuracy */
             cv_accuracy: number | null;
+            /**
+             * Cv Scope
+             * @description which labels cv_accuracy and metrics score when not all of them out-of-fold: after a kept fine-tune, the labels the backbone was not trained on (null: every label, out-of-fold)
+             */
+            cv_scope?: string | null;
             metrics: components["schemas"]["ClassificationReportPublic"] | null;
             /** N Folds */
             n_folds: number;
