@@ -46,19 +46,24 @@ def _wait(client: httpx.Client, job_id: int, timeout: float = 300) -> tuple[dict
     raise TimeoutError(f"job {job_id} did not finish in {timeout}s")
 
 
+def _uploaded_and_pretrained(client: httpx.Client, pid: int, files: list[tuple[str, bytes]]) -> dict[str, int]:
+    """Upload the files, pretrain a 1-epoch backbone at 16 px on them; image ids by file name."""
+    upload = client.post(f"/api/v1/projects/{pid}/uploads", files=[("files", f) for f in files])
+    assert _wait(client, upload.raise_for_status().json()["id"])[0]["state"] == "succeeded"
+    pretrain = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 16})
+    assert _wait(client, pretrain.raise_for_status().json()["id"])[0]["state"] == "succeeded"
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
+    listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 100}).json()["items"]
+    return {i["filename"]: i["id"] for i in listing}
+
+
 @pytest.fixture(scope="module")
 def pretrained(clients: ClientFactory) -> Project:
     """18 images of 3 classes and a 1-epoch backbone at 16 px; nothing labeled yet."""
     client = signed_up_client(clients, "finetune@example.com")
     pid, class_ids = project_with_classes(client, "Finetune", CLASSES)
     images = dataset(per_class=6, seed=6)
-    upload = client.post(f"/api/v1/projects/{pid}/uploads", files=[("files", (n, d)) for n, _, d in images])
-    assert _wait(client, upload.raise_for_status().json()["id"])[0]["state"] == "succeeded"
-    pretrain = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 16})
-    assert _wait(client, pretrain.raise_for_status().json()["id"])[0]["state"] == "succeeded"
-    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
-    listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 100}).json()["items"]
-    name_to_id = {i["filename"]: i["id"] for i in listing}
+    name_to_id = _uploaded_and_pretrained(client, pid, [(n, d) for n, _, d in images])
     by_class = {kind: [name_to_id[n] for n, k, _ in images if k == kind] for kind in CLASSES}
     return Project(client, pid, class_ids, by_class)
 
@@ -149,14 +154,8 @@ def test_a_finetune_that_helps_ships_a_new_backbone_with_its_head(clients: Clien
     pid, class_ids = project_with_classes(client, "Finetune kept", WHITE_SHAPES)
     pixels, labels = white_shapes(40, side=48, seed=3)
     names = [f"{WHITE_SHAPES[k]}_{i:03d}.png" for i, k in enumerate(labels.tolist())]
-    files = [("files", (n, encode(Image.fromarray(p)))) for n, p in zip(names, pixels, strict=True)]
-    upload = client.post(f"/api/v1/projects/{pid}/uploads", files=files)
-    assert _wait(client, upload.raise_for_status().json()["id"])[0]["state"] == "succeeded"
-    pretrain = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 16})
-    assert _wait(client, pretrain.raise_for_status().json()["id"])[0]["state"] == "succeeded"
-    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
-    listing = client.get(f"/api/v1/projects/{pid}/images", params={"limit": 100}).json()["items"]
-    name_to_id = {i["filename"]: i["id"] for i in listing}
+    name_to_id = _uploaded_and_pretrained(
+        client, pid, [(n, encode(Image.fromarray(p))) for n, p in zip(names, pixels, strict=True)])
     for kind in WHITE_SHAPES:
         ids = [name_to_id[n] for n in names if n.startswith(f"{kind}_")]
         client.put(f"/api/v1/projects/{pid}/labels",

@@ -207,3 +207,23 @@ export function startJobFeed(opts: JobFeedOptions): JobFeed {
     },
   };
 }
+
+/** Follow one job of a project: `onUpdate` gets each state of it that the feed brings. */
+export function followOneJob(
+  projectId: number,
+  jobId: number,
+  onUpdate: (job: Job) => void,
+  onError: (message: string | null) => void,
+): JobFeed {
+  return startJobFeed({
+    projectId,
+    onList: (jobs) => {
+      const found = jobs.find((j) => j.id === jobId);
+      if (found) onUpdate(found);
+    },
+    onJob: (j) => {
+      if (j.id === jobId) onUpdate(j);
+    },
+    onError,
+  });
+}
