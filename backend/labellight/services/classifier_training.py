@@ -96,7 +96,7 @@ def run_train(ctx: JobContext) -> dict[str, Any]:
     score = Score(training.cv_accuracy, None, None)
     if training.n_folds >= 2:
         out_of_fold = cross_val_predictions(x, y, folds=training.n_folds)
-        seen = np.isin(ids[rows >= 0], finetuned_on(backbone))
+        seen = np.isin(ids[rows >= 0], _finetuned_on(backbone))
         score = _scored(backbone, y, out_of_fold.labels, out_of_fold.classes, seen, training.cv_accuracy)
 
     def store() -> int:
@@ -122,7 +122,7 @@ class Score:
     scope: str | None
 
 
-def finetuned_on(backbone: Backbone) -> np.ndarray:
+def _finetuned_on(backbone: Backbone) -> np.ndarray:
     """Ids of the labeled images a fine-tuned backbone was trained on (empty for a pretrained one)."""
     finetune = backbone.config.get("finetune") or {}
     return np.asarray(finetune.get("image_ids", []), dtype=np.int64)
@@ -140,10 +140,12 @@ def _scored(backbone: Backbone, y: np.ndarray, predicted: np.ndarray, classes: n
         report = classification_report(y[fresh], predicted[fresh], classes)
         scope = f"the {n_fresh} labels added since backbone {backbone.version} was fine-tuned on the other {n_seen}"
         return Score(report.accuracy, report.as_dict(), scope)
+    scope = (f"the fine-tune's cross-validation: backbone {backbone.version} was fine-tuned on {n_seen} of these "
+             f"labels; {MIN_FRESH_LABELS} labels added since give a fresh estimate ({n_fresh} so far)")
     with session_scope() as session:
+        # The backbone's first head is the fine-tune's own, scored out-of-fold by the fine-tune job.
         first = session.scalar(select(Classifier).where(Classifier.backbone_id == backbone.id)
                                .order_by(Classifier.version).limit(1))
-        carried = (first.cv_accuracy, first.metrics) if first is not None else (None, None)
-    return Score(carried[0], carried[1],
-                 f"the fine-tune's cross-validation: backbone {backbone.version} was fine-tuned on {n_seen} of these "
-                 f"labels; {MIN_FRESH_LABELS} labels added since give a fresh estimate ({n_fresh} so far)")
+        if first is None:
+            return Score(None, None, scope)
+        return Score(first.cv_accuracy, first.metrics, scope)

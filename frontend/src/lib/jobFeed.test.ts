@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Job } from './api';
-import { mergeJob, parseJobEvent, startJobFeed, type EventSourceLike, type FeedMode } from './jobFeed';
+import { followOneJob, mergeJob, parseJobEvent, startJobFeed, type EventSourceLike, type FeedMode } from './jobFeed';
 
 function job(id: number, state: Job['state'] = 'running', project_id = 7): Job {
   return {
@@ -168,5 +168,23 @@ describe('startJobFeed', () => {
     expect(feed.mode).toBe('polling');
     await vi.waitFor(() => expect(onError).toHaveBeenCalledWith('boom'));
     feed.stop();
+  });
+});
+
+describe('followOneJob', () => {
+  it('reports only its job and stops the feed once that job has ended', async () => {
+    const listJobs = vi.fn().mockResolvedValue([job(5, 'queued'), job(6, 'running')]);
+    const updates: Job['state'][] = [];
+    const feed = followOneJob(7, 6, (j) => updates.push(j.state), vi.fn(), { eventSource: factory, listJobs });
+    const es = FakeEventSource.instances[0]!;
+    es.open();
+    await vi.waitFor(() => expect(updates).toContain('running'));
+    es.emit('job', JSON.stringify(job(5, 'succeeded'))); // another job of the project: ignored
+    expect(feed.mode).toBe('live');
+    es.emit('job', JSON.stringify(job(6, 'failed')));
+    expect(feed.mode).toBe('stopped');
+    expect(es.closed).toBe(true);
+    es.emit('job', JSON.stringify(job(6, 'succeeded'))); // nothing after the end
+    expect(updates.filter((s) => s !== 'running')).toEqual(['failed']);
   });
 });

@@ -208,22 +208,34 @@ export function startJobFeed(opts: JobFeedOptions): JobFeed {
   };
 }
 
-/** Follow one job of a project: `onUpdate` gets each state of it that the feed brings. */
+/** Follow one job of a project: `onUpdate` gets each state of it that the feed brings; the feed stops
+ * itself once the job has ended (succeeded, failed or cancelled). */
 export function followOneJob(
   projectId: number,
   jobId: number,
   onUpdate: (job: Job) => void,
   onError: (message: string | null) => void,
+  source: Pick<JobFeedOptions, 'eventSource' | 'listJobs'> = {},
 ): JobFeed {
-  return startJobFeed({
+  let feed: JobFeed | null = null;
+  let ended = false;
+  function deliver(j: Job) {
+    if (ended) return;
+    ended = !isActive(j);
+    onUpdate(j);
+    if (ended) feed?.stop();
+  }
+  feed = startJobFeed({
+    ...source,
     projectId,
     onList: (jobs) => {
       const found = jobs.find((j) => j.id === jobId);
-      if (found) onUpdate(found);
+      if (found) deliver(found);
     },
     onJob: (j) => {
-      if (j.id === jobId) onUpdate(j);
+      if (j.id === jobId) deliver(j);
     },
     onError,
   });
+  return feed;
 }
