@@ -84,3 +84,32 @@ def test_other_users_ids_answer_404(app: LiveApp, http: ClientFactory) -> None:
     assert other.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", b"x"))]).status_code == 404
     assert other.get("/api/v1/projects").json() == []
     assert owner.get(f"/api/v1/projects/{pid}").status_code == 200
+
+
+OUT_OF_RANGE_IDS = (2**31, 2**63, 2**64)  # past PostgreSQL's integer ids, SQLite's, and any 64-bit integer
+
+
+def test_a2_ids_out_of_range_answer_404_or_422_on_every_route(app: LiveApp, http: ClientFactory) -> None:
+    """Every route with an id in its path, and ids in a query or a body: a number no database row can
+    have is a client error, never a 500 from an overflowing query."""
+    owner = signed_up_client(http, "ranges@example.com")
+    pid = owner.post("/api/v1/projects", json={"name": "Ranges"}).json()["id"]
+    valid = {"project_id": pid}
+    routes = [(method.upper(), path) for path, item in owner.get("/openapi.json").json()["paths"].items()
+              for method in item if "_id}" in path]
+    assert len(routes) >= 30
+    for method, path in routes:
+        names = [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("_id}")]
+        for huge_name in names:
+            for huge in OUT_OF_RANGE_IDS:
+                url = path
+                for name in names:
+                    url = url.replace(f"{{{name}}}", str(huge if name == huge_name else valid.get(name, 1)))
+                status = owner.request(method, url).status_code
+                assert status in (404, 405, 422), f"{method} {url}: {status}"
+    for huge in OUT_OF_RANGE_IDS:
+        for query in (f"images?class_id={huge}", f"predictions/review?class_id={huge}",
+                      f"predictions?image_ids={huge}", f"suggestions?exclude={huge}"):
+            assert owner.get(f"/api/v1/projects/{pid}/{query}").status_code == 422, query
+        for body in ({"image_ids": [huge], "class_id": None}, {"image_ids": [1], "class_id": huge}):
+            assert owner.put(f"/api/v1/projects/{pid}/labels", json=body).status_code == 422, body

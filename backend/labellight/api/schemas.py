@@ -6,6 +6,7 @@ from typing import Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, field_validator, with_config
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from typing only on Python 3.12+
 
+from labellight.api.ids import BodyId
 from labellight.jobs.routes import JobKind, JobState
 
 
@@ -84,8 +85,8 @@ class ImageList(BaseModel):
 
 
 class LabelUpdate(BaseModel):
-    image_ids: list[int] = Field(min_length=1, max_length=10_000)
-    class_id: int | None
+    image_ids: list[BodyId] = Field(min_length=1, max_length=10_000)
+    class_id: BodyId | None
 
 
 class LabelResult(BaseModel):

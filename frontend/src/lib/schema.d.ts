@@ -747,7 +747,10 @@ export interface components {
     schemas: {
         /** Body_predict_api_v1_projects__project_id__predict_post */
         Body_predict_api_v1_projects__project_id__predict_post: {
-            /** Files */
+            /**
+             * Files
+             * @description images; counted before any is read
+             */
             files: string[];
         };
         /** Body_search_by_image_api_v1_projects__project_id__search_post */

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from labellight.api.deps import CurrentUser, SessionDep
-from labellight.api.id_lists import parse_ids
+from labellight.api.ids import PathId, QueryId, parse_ids
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
     ImageList,
@@ -39,15 +39,15 @@ def _search_public(hits: SearchHits) -> SearchResultPublic:
 
 
 @router.post("/uploads", status_code=status.HTTP_202_ACCEPTED)
-def upload_images(project_id: int, files: Annotated[list[UploadFile], File()], user: CurrentUser,
+def upload_images(project_id: PathId, files: Annotated[list[UploadFile], File()], user: CurrentUser,
                   session: SessionDep) -> JobPublic:
     incoming = [uploads.IncomingFile(f.filename or "unnamed", f.file) for f in files]
     return JobPublic.model_validate(uploads.start_ingest(session, user, project_id, incoming))
 
 
 @router.get("/images")
-def list_images(project_id: int, user: CurrentUser, session: SessionDep, labeled: bool | None = None,
-                class_id: int | None = None, offset: Annotated[int, Query(ge=0)] = 0,
+def list_images(project_id: PathId, user: CurrentUser, session: SessionDep, labeled: bool | None = None,
+                class_id: QueryId | None = None, offset: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ImageList:
     page = images.list_images(session, user, project_id, labeled=labeled, class_id=class_id,
                               offset=offset, limit=limit)
@@ -55,32 +55,32 @@ def list_images(project_id: int, user: CurrentUser, session: SessionDep, labeled
 
 
 @router.get("/images/{image_id}")
-def read_image(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> ImagePublic:
+def read_image(project_id: PathId, image_id: PathId, user: CurrentUser, session: SessionDep) -> ImagePublic:
     return image_public(images.get_image(session, user, project_id, image_id))
 
 
 @router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_image(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> None:
+def delete_image(project_id: PathId, image_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     images.delete_image(session, user, project_id, image_id)
 
 
 @router.get("/images/{image_id}/thumbnail", response_class=Response)
-def read_thumbnail(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def read_thumbnail(project_id: PathId, image_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
     return _image_response(images.thumbnail(session, user, project_id, image_id))
 
 
 @router.get("/images/{image_id}/file", response_class=Response)
-def read_file(project_id: int, image_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def read_file(project_id: PathId, image_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
     return _image_response(images.original(session, user, project_id, image_id))
 
 
 @router.put("/labels")
-def set_labels(project_id: int, body: LabelUpdate, user: CurrentUser, session: SessionDep) -> LabelResult:
+def set_labels(project_id: PathId, body: LabelUpdate, user: CurrentUser, session: SessionDep) -> LabelResult:
     return LabelResult(updated=images.set_labels(session, user, project_id, body.image_ids, body.class_id))
 
 
 @router.get("/suggestions")
-def suggest(project_id: int, user: CurrentUser, session: SessionDep,
+def suggest(project_id: PathId, user: CurrentUser, session: SessionDep,
             strategy: suggestions.Strategy = suggestions.Strategy.AUTO,
             count: Annotated[int, Query(ge=1, le=500)] = 10,
             seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="another seed, another draw")] = 0,
@@ -95,13 +95,13 @@ def suggest(project_id: int, user: CurrentUser, session: SessionDep,
 
 
 @router.get("/images/{image_id}/similar")
-def similar_images(project_id: int, image_id: int, user: CurrentUser, session: SessionDep,
+def similar_images(project_id: PathId, image_id: PathId, user: CurrentUser, session: SessionDep,
                    k: Annotated[int, Query(ge=1, le=200)] = 10) -> SearchResultPublic:
     return _search_public(search.similar_to_image(session, user, project_id, image_id, k))
 
 
 @router.post("/search")
-def search_by_image(project_id: int, file: Annotated[UploadFile, File()], user: CurrentUser,
+def search_by_image(project_id: PathId, file: Annotated[UploadFile, File()], user: CurrentUser,
                     session: SessionDep, k: Annotated[int, Query(ge=1, le=200)] = 10) -> SearchResultPublic:
     name, data = read_upload(file)
     return _search_public(search.similar_to_upload(session, user, project_id, name, data, k))

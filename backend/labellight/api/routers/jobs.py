@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.ids import PathId
 from labellight.api.schemas import JobPublic
 from labellight.services import job_events as job_events_service
 from labellight.services import jobs
@@ -14,27 +15,27 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.get("/projects/{project_id}/jobs")
-def list_jobs(project_id: int, user: CurrentUser, session: SessionDep) -> list[JobPublic]:
+def list_jobs(project_id: PathId, user: CurrentUser, session: SessionDep) -> list[JobPublic]:
     return [JobPublic.model_validate(j) for j in jobs.list_jobs(session, user, project_id)]
 
 
 @router.get("/jobs/{job_id}")
-def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def read_job(job_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.get_job(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def cancel_job(job_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.cancel_job(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED)
-def retry_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def retry_job(job_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.retry_job(session, user, job_id))
 
 
 @router.get("/projects/{project_id}/events", response_class=StreamingResponse)
-def job_events(project_id: int, request: Request, user: CurrentUser, session: SessionDep) -> StreamingResponse:
+def job_events(project_id: PathId, request: Request, user: CurrentUser, session: SessionDep) -> StreamingResponse:
     changes = job_events_service.open_job_changes(session, user, project_id, request.is_disconnected)
 
     async def stream() -> AsyncIterator[str]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
-from labellight.api.id_lists import parse_ids
+from labellight.api.ids import PathId, parse_ids
 from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
     FilePredictionPublic,
@@ -36,26 +36,26 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
 
 
 @router.post("/pretrain", status_code=status.HTTP_202_ACCEPTED)
-def start_pretrain(project_id: int, user: CurrentUser, session: SessionDep,
+def start_pretrain(project_id: PathId, user: CurrentUser, session: SessionDep,
                    body: Annotated[PretrainRequest | None, Body()] = None) -> JobPublic:
     overrides = (body or PretrainRequest()).model_dump(exclude_none=True)
     return JobPublic.model_validate(pretraining.start_pretrain(session, user, project_id, overrides))
 
 
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED)
-def start_train(project_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def start_train(project_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(classifier_training.start_train(session, user, project_id))
 
 
 @router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
-def start_finetune(project_id: int, user: CurrentUser, session: SessionDep,
+def start_finetune(project_id: PathId, user: CurrentUser, session: SessionDep,
                    body: Annotated[FinetuneRequest | None, Body()] = None) -> JobPublic:
     epochs = (body or FinetuneRequest()).epochs
     return JobPublic.model_validate(finetuning.start_finetune(session, user, project_id, epochs))
 
 
 @router.get("/model")
-def read_model(project_id: int, user: CurrentUser, session: SessionDep) -> ModelInfoPublic:
+def read_model(project_id: PathId, user: CurrentUser, session: SessionDep) -> ModelInfoPublic:
     info = model_info.model_info(session, user, project_id)
     return ModelInfoPublic(
         backbone_version=info.backbone.version if info.backbone else None,
@@ -65,7 +65,10 @@ def read_model(project_id: int, user: CurrentUser, session: SessionDep) -> Model
 
 
 @router.post("/predict")
-def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: CurrentUser,
+def predict(project_id: PathId,
+            files: Annotated[list[UploadFile], File(max_length=predictions.MAX_PREDICT_FILES,
+                                                    description="images; counted before any is read")],
+            user: CurrentUser,
             session: SessionDep, top_k: Annotated[int, Query(ge=1, le=100)] = 3,
             threshold: Annotated[float, Query(ge=0.0, le=1.0, description="flag answers below it")] = 0.0,
             evidence: Annotated[int, Query(ge=0, le=20, description="nearest labeled images")] = 3,
@@ -80,7 +83,7 @@ def predict(project_id: int, files: Annotated[list[UploadFile], File()], user: C
 
 
 @router.get("/predictions")
-def stored_predictions(project_id: int, user: CurrentUser, session: SessionDep,
+def stored_predictions(project_id: PathId, user: CurrentUser, session: SessionDep,
                        image_ids: Annotated[str, Query(max_length=10_000, description="comma-separated ids")],
                        top_k: Annotated[int, Query(ge=1, le=100)] = 3) -> StoredPredictionsPublic:
     ids = parse_ids(image_ids, "image_ids", limit=predictions.MAX_STORED_PREDICTIONS)
@@ -90,18 +93,18 @@ def stored_predictions(project_id: int, user: CurrentUser, session: SessionDep,
 
 
 @router.get("/map")
-def read_map(project_id: int, user: CurrentUser, session: SessionDep) -> MapPublic:
+def read_map(project_id: PathId, user: CurrentUser, session: SessionDep) -> MapPublic:
     return MapPublic.model_validate(embedding_map.project_map(session, user, project_id))
 
 
 @router.post("/predictions/export", status_code=status.HTTP_202_ACCEPTED)
-def export_predictions(project_id: int, user: CurrentUser, session: SessionDep,
+def export_predictions(project_id: PathId, user: CurrentUser, session: SessionDep,
                        top_k: Annotated[int, Query(ge=1, le=20)] = 3) -> JobPublic:
     return JobPublic.model_validate(batch_predictions.start_batch_predict(session, user, project_id, top_k))
 
 
 @router.get("/predictions/export/{job_id}", response_class=Response)
-def download_predictions(project_id: int, job_id: int, user: CurrentUser, session: SessionDep,
+def download_predictions(project_id: PathId, job_id: PathId, user: CurrentUser, session: SessionDep,
                          fmt: Annotated[str, Query(alias="format")] = "csv") -> Response:
     found = batch_predictions.download_export(session, user, project_id, job_id, fmt)
     return Response(found.data, media_type=found.media_type,
@@ -109,12 +112,12 @@ def download_predictions(project_id: int, job_id: int, user: CurrentUser, sessio
 
 
 @router.post("/model/export", status_code=status.HTTP_202_ACCEPTED)
-def export_model(project_id: int, user: CurrentUser, session: SessionDep,
+def export_model(project_id: PathId, user: CurrentUser, session: SessionDep,
                  fmt: Annotated[model_export.ExportFormat, Query(alias="format")]) -> JobPublic:
     return JobPublic.model_validate(model_export.start_export(session, user, project_id, fmt))
 
 
 @router.get("/model/export/{job_id}", response_class=FileResponse)
-def download_model(project_id: int, job_id: int, user: CurrentUser, session: SessionDep) -> FileResponse:
+def download_model(project_id: PathId, job_id: PathId, user: CurrentUser, session: SessionDep) -> FileResponse:
     found = model_export.download_export(session, user, project_id, job_id)
     return FileResponse(found.path, media_type=found.media_type, filename=found.filename)

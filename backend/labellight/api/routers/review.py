@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.ids import MAX_ID, PathId
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
     ClassProbabilityPublic,
@@ -21,14 +22,14 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["review"])
 
 
 @router.get("/mislabels")
-def list_mislabels(project_id: int, user: CurrentUser, session: SessionDep,
+def list_mislabels(project_id: PathId, user: CurrentUser, session: SessionDep,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[MislabelPublic]:
     return [MislabelPublic(image=image_public(m.image), suggested_class_id=m.suggested_class_id, score=m.score)
             for m in review.find_mislabels(session, user, project_id, limit)]
 
 
 @router.get("/propagated-labels")
-def list_propagated_labels(project_id: int, user: CurrentUser, session: SessionDep,
+def list_propagated_labels(project_id: PathId, user: CurrentUser, session: SessionDep,
                            min_confidence: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[TentativeLabelPublic]:
     return [TentativeLabelPublic(image=image_public(t.image), class_id=t.class_id, confidence=t.confidence)
@@ -36,14 +37,15 @@ def list_propagated_labels(project_id: int, user: CurrentUser, session: SessionD
 
 
 @router.get("/near-duplicates")
-def list_near_duplicates(project_id: int, user: CurrentUser, session: SessionDep,
+def list_near_duplicates(project_id: PathId, user: CurrentUser, session: SessionDep,
                          threshold: Annotated[float, Query(ge=0.5, le=1.0)] = 0.95) -> list[list[ImagePublic]]:
     return [[image_public(i) for i in group] for group in review.near_duplicates(session, user, project_id, threshold)]
 
 
 @router.get("/predictions/review")
-def review_predictions(project_id: int, user: CurrentUser, session: SessionDep,
-                       class_id: Annotated[int | None, Query(description="only images guessed as this class")] = None,
+def review_predictions(project_id: PathId, user: CurrentUser, session: SessionDep,
+                       class_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                                              description="only images guessed as this class")] = None,
                        order: Annotated[Literal["asc", "desc"], Query(description="by confidence")] = "asc",
                        offset: Annotated[int, Query(ge=0)] = 0,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ReviewPredictionsPublic:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.ids import PathId
 from labellight.api.schemas import TokenCreate, TokenCreated, TokenPublic
 from labellight.services import accounts
 
@@ -22,5 +23,5 @@ def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> T
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+def revoke_token(token_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     accounts.revoke_api_token(session, user, token_id)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.ids import PathId
 from labellight.api.schemas import (
     JobPublic,
     UploadOffsetConflict,
@@ -31,7 +32,7 @@ def _public(row: UploadSession) -> UploadSessionPublic:
 
 @router.post("/projects/{project_id}/upload-sessions", status_code=status.HTTP_201_CREATED,
              responses={413: {"description": "the size is over the upload limit"}})
-def create_upload_session(project_id: int, body: UploadSessionCreate, user: CurrentUser,
+def create_upload_session(project_id: PathId, body: UploadSessionCreate, user: CurrentUser,
                           session: SessionDep) -> UploadSessionPublic:
     try:
         row = upload_sessions.create_upload(session, user, project_id, body.filename, body.size)
@@ -88,6 +89,6 @@ def cancel_upload_session(upload_id: UploadId, user: CurrentUser, session: Sessi
 
 
 @router.post("/projects/{project_id}/upload-sessions/complete", status_code=status.HTTP_202_ACCEPTED)
-def complete_upload_sessions(project_id: int, body: UploadSessionsComplete, user: CurrentUser,
+def complete_upload_sessions(project_id: PathId, body: UploadSessionsComplete, user: CurrentUser,
                              session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(upload_sessions.complete_uploads(session, user, project_id, body.session_ids))
