@@ -1,4 +1,4 @@
-"""`labellight run | serve | worker | migrate | create-user | import | bench | openapi`."""
+"""`labellight run | serve | worker | migrate | create-user | invite | import | bench | openapi`."""
 
 import argparse
 import getpass
@@ -62,6 +62,20 @@ def _create_user(email: str, password: str | None) -> None:
             print(f"created user {user.id} <{user.email}>")
     except (Conflict, InvalidInput) as exc:
         sys.exit(f"labellight: {exc}")
+
+
+def _invite(days: float) -> None:
+    from labellight.db.session import session_scope
+    from labellight.services.invites import create_invite
+
+    if days <= 0:
+        sys.exit("labellight: --days must be a positive number")
+    with session_scope() as session:
+        code = create_invite(session, days)
+    print(code)
+    if get_settings().signup != "invite":
+        print(f"note: sign-up on this server is '{get_settings().signup}'; invite codes are asked for only "
+              "with LABELLIGHT_SIGNUP=invite", file=sys.stderr)
 
 
 def _import(project_id: int, folder: Path) -> None:
@@ -157,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("create-user", help="create a user account")
     p.add_argument("email")
     p.add_argument("--password", help="default: $LABELLIGHT_PASSWORD or a prompt")
+    p = sub.add_parser("invite", help="print a one-time sign-up code (for LABELLIGHT_SIGNUP=invite)")
+    p.add_argument("--days", type=float, default=7.0, help="how long the code stays valid")
     p = sub.add_parser("import", help="import a server-side folder of images into a project")
     p.add_argument("project_id", type=int)
     p.add_argument("folder", type=Path)
@@ -184,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         upgrade_to_head()
     elif args.command == "create-user":
         _create_user(args.email, args.password)
+    elif args.command == "invite":
+        _invite(args.days)
     elif args.command == "import":
         _import(args.project_id, args.folder)
 

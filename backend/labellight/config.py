@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     """Set to true behind HTTPS so cookies carry the Secure flag."""
     session_days: int = 14
+    signup: Literal["open", "invite", "closed"] = "open"
+    """Who may create an account in the app: anyone (``open``), holders of a one-time code from
+    ``labellight invite`` (``invite``), or nobody (``closed``: accounts come from ``labellight create-user``)."""
 
     max_request_bytes: int = 2 * 2**30
     max_image_pixels: int = 50_000_000

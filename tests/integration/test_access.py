@@ -30,7 +30,8 @@ def test_browser_session_with_csrf(app: LiveApp, http: ClientFactory) -> None:
     assert created.status_code == 201
     assert created.json()["email"] == "web@example.com"
     assert "httponly" in created.headers["set-cookie"].lower()
-    again = httpx.post(f"{app.base_url}/api/v1/auth/signup", json={"email": "web@example.com", "password": "x" * 9})
+    again = httpx.post(f"{app.base_url}/api/v1/auth/signup",
+                       json={"email": "web@example.com", "password": "another long one"})
     assert again.status_code == 409
     assert browser.get("/api/v1/auth/me").json()["email"] == "web@example.com"
     assert browser.post("/api/v1/projects", json={"name": "p"}).status_code == 403

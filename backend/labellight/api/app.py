@@ -10,13 +10,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
-from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from labellight.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from labellight.services.faiss_setup import configure_faiss_threads
 
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 ERROR_STATUS: dict[type[Exception], int] = {
-    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401,
+    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401, Forbidden: 403,
 }
 
 SECURITY_HEADERS = {
@@ -128,6 +128,11 @@ def create_app() -> FastAPI:
         def handler(_request: Request, exc: Exception, code: int = code) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=code)
         app.add_exception_handler(error, handler)
+
+    def too_many(_request: Request, exc: Exception) -> JSONResponse:
+        wait = exc.retry_after if isinstance(exc, TooManyRequests) else 60
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(wait)})
+    app.add_exception_handler(TooManyRequests, too_many)
 
     app.include_router(_api_router())
     _mount_spa(app, FRONTEND_DIST)

@@ -19,6 +19,15 @@ class Credentials(BaseModel):
     password: str = Field(max_length=1024)
 
 
+class SignUp(Credentials):
+    invite: str | None = Field(default=None, max_length=200, description="the code from the server's operator, "
+                               "when sign-up is by invitation")
+
+
+class AuthOptionsPublic(BaseModel):
+    signup: Literal["open", "invite", "closed"]
+
+
 class UserPublic(Public):
     id: int
     email: str

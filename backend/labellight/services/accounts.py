@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 from labellight.config import get_settings
 from labellight.db.base import utcnow
 from labellight.db.models import AuthToken, User
-from labellight.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from labellight.services import invites, login_throttle
+from labellight.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from labellight.services.passwords import check_password
 
 SESSION = "session"
 API = "api"
@@ -34,16 +37,19 @@ def _hash_secret(secret: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
-        raise InvalidInput("enter a valid email address")
-    return email
+    """The address in lower case, if it is a well-formed address with a real domain (nothing is sent)."""
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"enter a valid email address: {error}") from None
+    return checked.normalized.lower()
 
 
 def create_user(session: Session, email: str, password: str) -> User:
-    if len(password) < 8:
-        raise InvalidInput("the password must be at least 8 characters long")
-    user = User(email=normalise_email(email), password_hash=_hasher.hash(password))
+    """An account made by the operator (``labellight create-user``): whatever the sign-up setting."""
+    address = normalise_email(email)
+    check_password(password, address)
+    user = User(email=address, password_hash=_hasher.hash(password))
     session.add(user)
     try:
         session.flush()
@@ -53,13 +59,32 @@ def create_user(session: Session, email: str, password: str) -> User:
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+def sign_up(session: Session, email: str, password: str, invite: str | None) -> User:
+    """An account made in the app, as the server's sign-up setting allows."""
+    mode = get_settings().signup
+    if mode == "closed":
+        raise Forbidden("sign-up is closed on this server: ask its operator for an account")
+    if mode == "invite" and not invite:
+        raise Forbidden("sign-up on this server needs an invite code: ask its operator for one")
+    user = create_user(session, email, password)
+    if mode == "invite" and not invites.redeem_invite(session, invite or "", user.id):
+        session.rollback()
+        raise Forbidden("this invite code is unknown, used or expired: ask the server's operator for a new one")
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, client: str) -> User:
+    """The user whose email and password these are; failed attempts are throttled per account and client."""
+    address = email.strip().lower()
+    login_throttle.check(address, client)
+    user = session.scalar(select(User).where(User.email == address))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        login_throttle.record_failure(address, client)
         raise Unauthorized("wrong email or password") from None
     if user is None:
+        login_throttle.record_failure(address, client)
         raise Unauthorized("wrong email or password")
     return user
 

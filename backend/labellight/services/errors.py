@@ -15,3 +15,15 @@ class InvalidInput(Exception):
 
 class Unauthorized(Exception):
     """Bad credentials or no valid session/token (401)."""
+
+
+class Forbidden(Exception):
+    """Not allowed for anyone on this server as it is configured (403)."""
+
+
+class TooManyRequests(Exception):
+    """Too many attempts in a short time (429); ``retry_after`` seconds until the next one may pass."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

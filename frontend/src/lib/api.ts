@@ -14,6 +14,7 @@ export const CSRF_HEADER = 'X-CSRF-Token';
 type Schemas = components['schemas'];
 
 export type User = Schemas['UserPublic'];
+export type SignupMode = Schemas['AuthOptionsPublic']['signup'];
 export type Token = Schemas['TokenPublic'];
 export type TokenCreated = Schemas['TokenCreated'];
 export type Class = Schemas['ClassPublic'];
@@ -435,8 +436,9 @@ export const api = {
   health: () => call('get', '/health'),
 
   // auth
-  signup: (email: string, password: string) =>
-    call('post', '/auth/signup', { json: { email, password }, no401Hook: true }),
+  authOptions: () => call('get', '/auth/options', { no401Hook: true }),
+  signup: (email: string, password: string, invite?: string) =>
+    call('post', '/auth/signup', { json: { email, password, invite: invite || null }, no401Hook: true }),
   login: (email: string, password: string) =>
     call('post', '/auth/login', { json: { email, password }, no401Hook: true }),
   logout: () => call('post', '/auth/logout', { no401Hook: true }),

@@ -55,6 +55,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Auth Options
+         * @description What the log-in page offers: whether anyone may sign up, only with an invite code, or nobody.
+         */
+        get: operations["read_auth_options_api_v1_auth_options_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/signup": {
         parameters: {
             query?: never;
@@ -745,6 +765,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AuthOptionsPublic */
+        AuthOptionsPublic: {
+            /**
+             * Signup
+             * @enum {string}
+             */
+            signup: "open" | "invite" | "closed";
+        };
         /** Body_predict_api_v1_projects__project_id__predict_post */
         Body_predict_api_v1_projects__project_id__predict_post: {
             /**
@@ -1150,6 +1178,18 @@ export interface components {
             /** Items */
             items: components["schemas"]["NeighbourPublic"][];
         };
+        /** SignUp */
+        SignUp: {
+            /** Email */
+            email: string;
+            /**
+             * Invite
+             * @description the code from the server's operator, when sign-up is by invitation
+             */
+            invite?: string | null;
+            /** Password */
+            password: string;
+        };
         /** StoredPredictionPublic */
         StoredPredictionPublic: {
             /** Image Id */
@@ -1339,6 +1379,13 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description too many failed log-ins; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     log_out_api_v1_auth_logout_post: {
@@ -1379,6 +1426,26 @@ export interface operations {
             };
         };
     };
+    read_auth_options_api_v1_auth_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthOptionsPublic"];
+                };
+            };
+        };
+    };
     sign_up_api_v1_auth_signup_post: {
         parameters: {
             query?: never;
@@ -1388,7 +1455,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Credentials"];
+                "application/json": components["schemas"]["SignUp"];
             };
         };
         responses: {
@@ -1400,6 +1467,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
                 };
+            };
+            /** @description sign-up is closed, or needs a valid invite code */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

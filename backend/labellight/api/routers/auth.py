@@ -5,7 +5,7 @@ import secrets
 from fastapi import APIRouter, Request, Response, status
 
 from labellight.api.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, SessionDep
-from labellight.api.schemas import Credentials, UserPublic
+from labellight.api.schemas import AuthOptionsPublic, Credentials, SignUp, UserPublic
 from labellight.config import get_settings
 from labellight.db.models import User
 from labellight.services import accounts
@@ -24,15 +24,23 @@ def _start_session(response: Response, session: SessionDep, user: User) -> UserP
     return UserPublic.model_validate(user)
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED)
-def sign_up(body: Credentials, response: Response, session: SessionDep) -> UserPublic:
-    user = accounts.create_user(session, body.email, body.password)
+@router.get("/options")
+def read_auth_options() -> AuthOptionsPublic:
+    """What the log-in page offers: whether anyone may sign up, only with an invite code, or nobody."""
+    return AuthOptionsPublic(signup=get_settings().signup)
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED,
+             responses={403: {"description": "sign-up is closed, or needs a valid invite code"}})
+def sign_up(body: SignUp, response: Response, session: SessionDep) -> UserPublic:
+    user = accounts.sign_up(session, body.email, body.password, body.invite)
     return _start_session(response, session, user)
 
 
-@router.post("/login")
-def log_in(body: Credentials, response: Response, session: SessionDep) -> UserPublic:
-    user = accounts.authenticate(session, body.email, body.password)
+@router.post("/login", responses={429: {"description": "too many failed log-ins; see Retry-After"}})
+def log_in(body: Credentials, request: Request, response: Response, session: SessionDep) -> UserPublic:
+    client = request.client.host if request.client else "unknown"
+    user = accounts.authenticate(session, body.email, body.password, client)
     return _start_session(response, session, user)
 
 
