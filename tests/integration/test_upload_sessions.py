@@ -173,7 +173,9 @@ def test_bad_sessions_and_chunks_answer_what_to_fix(app: LiveApp, http: ClientFa
     assert f"{CHUNK} of {len(data)} bytes" in unfinished.json()["detail"]
     assert client.post(complete, json={"session_ids": []}).status_code == 422
     assert client.post(complete, json={"session_ids": [upload_id, upload_id]}).status_code == 400
-    assert client.post(complete, json={"session_ids": ["no-such-session"]}).status_code == 404
+    unknown = client.post(complete, json={"session_ids": ["no-such-session"]})
+    assert unknown.status_code == 400
+    assert "upload session not found" in unknown.json()["detail"]
 
     other_project = _project(client, "other")
     elsewhere = client.post(f"/api/v1/projects/{other_project}/upload-sessions/complete",
@@ -199,7 +201,8 @@ def test_sessions_belong_to_their_user(app: LiveApp, http: ClientFactory) -> Non
     assert intruder.delete(url).status_code == 404
     stolen = intruder.post(f"/api/v1/projects/{intruder_project}/upload-sessions/complete",
                            json={"session_ids": [upload_id]})
-    assert stolen.status_code == 404
+    assert stolen.status_code == 400
+    assert "upload session not found" in stolen.json()["detail"]
     assert intruder.post(f"/api/v1/projects/{project_id}/upload-sessions",
                          json={"filename": "x.png", "size": 1}).status_code == 404
     assert owner.get(url).json()["received"] == 0

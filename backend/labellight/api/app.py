@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from labellight.api.errors import method_not_allowed
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
 from labellight.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
@@ -133,6 +134,7 @@ def create_app() -> FastAPI:
         wait = exc.retry_after if isinstance(exc, TooManyRequests) else 60
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(wait)})
     app.add_exception_handler(TooManyRequests, too_many)
+    app.add_exception_handler(405, method_not_allowed)
 
     app.include_router(_api_router())
     _mount_spa(app, FRONTEND_DIST)

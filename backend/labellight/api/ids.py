@@ -3,8 +3,10 @@
 
 from typing import Annotated
 
-from fastapi import HTTPException, Path, Query
+from fastapi import Path, Query
 from pydantic import Field
+
+from labellight.api.errors import invalid_query
 
 MAX_ID = 2**31 - 1
 """Ids are 32-bit integer columns on PostgreSQL; a larger number can name nothing."""
@@ -19,9 +21,9 @@ def parse_ids(value: str, name: str, limit: int) -> list[int]:
     try:
         ids = [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
-        raise HTTPException(422, f"{name} must be comma-separated integers, e.g. 1,2,3") from None
+        raise invalid_query(name, value, f"{name} must be comma-separated integers, e.g. 1,2,3") from None
     if any(not 1 <= i <= MAX_ID for i in ids):
-        raise HTTPException(422, f"{name} must hold image ids, which are whole numbers from 1 to {MAX_ID}")
+        raise invalid_query(name, value, f"{name} must hold image ids: positive whole numbers up to {MAX_ID}")
     if len(ids) > limit:
-        raise HTTPException(422, f"{name} may hold at most {limit} ids, got {len(ids)}")
+        raise invalid_query(name, value, f"{name} may hold at most {limit} ids, got {len(ids)}")
     return ids

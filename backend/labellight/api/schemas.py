@@ -50,7 +50,7 @@ class TokenCreated(TokenPublic):
 
 
 class ClassCreate(BaseModel):
-    name: str = Field(max_length=1000)
+    name: str = Field(max_length=1000, pattern=r"\S", description="not blank; spaces are collapsed")
 
 
 class ClassPublic(BaseModel):
@@ -61,7 +61,7 @@ class ClassPublic(BaseModel):
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(max_length=1000)
+    name: str = Field(max_length=1000, pattern=r"\S", description="not blank; spaces are collapsed")
 
 
 class ProjectPublic(BaseModel):

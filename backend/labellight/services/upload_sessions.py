@@ -156,7 +156,10 @@ def complete_uploads(session: Session, user: User, project_id: int, upload_ids: 
     project = get_project(session, user, project_id)
     if len(set(upload_ids)) != len(upload_ids):
         raise InvalidInput("an upload session is listed more than once")
-    rows = [get_upload(session, user, upload_id) for upload_id in upload_ids]
+    try:
+        rows = [get_upload(session, user, upload_id) for upload_id in upload_ids]
+    except NotFound as missing:  # a 404 names the path's resource; these ids come in the body
+        raise InvalidInput(str(missing)) from None
     for row in rows:
         if row.project_id != project.id:
             raise Conflict(f"upload session {row.id} ({row.filename}) belongs to another project")

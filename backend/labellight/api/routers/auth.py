@@ -5,12 +5,13 @@ import secrets
 from fastapi import APIRouter, Request, Response, status
 
 from labellight.api.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, SessionDep
+from labellight.api.errors import answers
 from labellight.api.schemas import AuthOptionsPublic, Credentials, SignUp, UserPublic
 from labellight.config import get_settings
 from labellight.db.models import User
 from labellight.services import accounts
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], responses=answers(400, 401, 403, 409, 429))
 
 
 def _start_session(response: Response, session: SessionDep, user: User) -> UserPublic:

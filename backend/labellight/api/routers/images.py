@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from labellight.api.deps import CurrentUser, SessionDep
-from labellight.api.ids import PathId, QueryId, parse_ids
+from labellight.api.errors import PROJECT_ROUTES, answers
+from labellight.api.ids import MAX_ID, PathId, QueryId, parse_ids
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
     ImageList,
@@ -24,8 +25,9 @@ from labellight.services import images, search, suggestions, uploads
 from labellight.services.images import ImageBytes
 from labellight.services.search import SearchHits
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["images"])
-MAX_EXCLUDED = 10_000
+router = APIRouter(prefix="/projects/{project_id}", tags=["images"], responses={**PROJECT_ROUTES, **answers(413)})
+MAX_EXCLUDED = 1_000
+MAX_QUERY_CHARS = 8_000  # a URL the HTTP server accepts (its request line is bounded)
 
 
 def _image_response(found: ImageBytes) -> Response:
@@ -47,7 +49,7 @@ def upload_images(project_id: PathId, files: Annotated[list[UploadFile], File()]
 
 @router.get("/images")
 def list_images(project_id: PathId, user: CurrentUser, session: SessionDep, labeled: bool | None = None,
-                class_id: QueryId | None = None, offset: Annotated[int, Query(ge=0)] = 0,
+                class_id: QueryId | None = None, offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ImageList:
     page = images.list_images(session, user, project_id, labeled=labeled, class_id=class_id,
                               offset=offset, limit=limit)
@@ -84,7 +86,7 @@ def suggest(project_id: PathId, user: CurrentUser, session: SessionDep,
             strategy: suggestions.Strategy = suggestions.Strategy.AUTO,
             count: Annotated[int, Query(ge=1, le=500)] = 10,
             seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="another seed, another draw")] = 0,
-            exclude: Annotated[str, Query(max_length=100_000, description="comma-separated image ids")] = "",
+            exclude: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="comma-separated image ids")] = "",
             ) -> SuggestionsPublic:
     skipped = parse_ids(exclude, "exclude", limit=MAX_EXCLUDED)
     found = suggestions.suggest(session, user, project_id, strategy, count, seed, skipped)

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES
 from labellight.api.ids import PathId
 from labellight.api.schemas import JobPublic
 from labellight.services import job_events as job_events_service
 from labellight.services import jobs
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=PROJECT_ROUTES)
 
 
 @router.get("/projects/{project_id}/jobs")

@@ -1,11 +1,12 @@
 """Pretraining, classifier training, model info and predictions."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import PathId, parse_ids
 from labellight.api.presenters import classifier_public
 from labellight.api.schemas import (
@@ -32,7 +33,7 @@ from labellight.services import (
     pretraining,
 )
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
+router = APIRouter(prefix="/projects/{project_id}", tags=["models"], responses={**PROJECT_ROUTES, **answers(413)})
 
 
 @router.post("/pretrain", status_code=status.HTTP_202_ACCEPTED)
@@ -105,7 +106,7 @@ def export_predictions(project_id: PathId, user: CurrentUser, session: SessionDe
 
 @router.get("/predictions/export/{job_id}", response_class=Response)
 def download_predictions(project_id: PathId, job_id: PathId, user: CurrentUser, session: SessionDep,
-                         fmt: Annotated[str, Query(alias="format")] = "csv") -> Response:
+                         fmt: Annotated[Literal["csv", "json"], Query(alias="format")] = "csv") -> Response:
     found = batch_predictions.download_export(session, user, project_id, job_id, fmt)
     return Response(found.data, media_type=found.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})

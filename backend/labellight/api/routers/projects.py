@@ -3,12 +3,13 @@
 from fastapi import APIRouter, status
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES
 from labellight.api.ids import PathId
 from labellight.api.presenters import class_public, project_public
 from labellight.api.schemas import ClassCreate, ClassPublic, ProjectCreate, ProjectPublic
 from labellight.services import projects
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix="/projects", tags=["projects"], responses=PROJECT_ROUTES)
 
 
 @router.get("")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES
 from labellight.api.ids import MAX_ID, PathId
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
@@ -18,7 +19,7 @@ from labellight.api.schemas import (
 )
 from labellight.services import review
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["review"])
+router = APIRouter(prefix="/projects/{project_id}", tags=["review"], responses=PROJECT_ROUTES)
 
 
 @router.get("/mislabels")
@@ -47,7 +48,7 @@ def review_predictions(project_id: PathId, user: CurrentUser, session: SessionDe
                        class_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
                                                               description="only images guessed as this class")] = None,
                        order: Annotated[Literal["asc", "desc"], Query(description="by confidence")] = "asc",
-                       offset: Annotated[int, Query(ge=0)] = 0,
+                       offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ReviewPredictionsPublic:
     found = review.review_predictions(session, user, project_id, class_id, order == "desc", offset, limit)
     return ReviewPredictionsPublic(model_version=found.model_version, total=found.total, items=[

@@ -3,11 +3,12 @@
 from fastapi import APIRouter, status
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES
 from labellight.api.ids import PathId
 from labellight.api.schemas import TokenCreate, TokenCreated, TokenPublic
 from labellight.services import accounts
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(prefix="/tokens", tags=["tokens"], responses=PROJECT_ROUTES)
 
 
 @router.get("")

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from labellight.api.deps import CurrentUser, SessionDep
+from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import PathId
 from labellight.api.schemas import (
     JobPublic,
@@ -20,7 +21,7 @@ from labellight.db.models import UploadSession
 from labellight.services import upload_sessions
 from labellight.services.upload_sessions import OffsetMismatch, RangeNotSatisfiable, UploadTooLarge
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], responses={**PROJECT_ROUTES, **answers(413)})
 
 UploadId = Annotated[str, Path(max_length=64, description="the id that POST .../upload-sessions answered")]
 
