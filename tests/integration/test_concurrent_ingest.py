@@ -83,3 +83,25 @@ def test_j12_the_same_archive_ingested_twice_at_once_keeps_the_first_copy(app: L
     assert [j["state"] for j in jobs] == ["succeeded", "succeeded"], jobs
     assert sorted((j["result"]["accepted"], j["result"]["duplicate"]) for j in jobs) == [(0, n), (n, 0)]
     _assert_cache_matches_originals(app, client, project_id, n)
+
+
+def test_j12_a_cancelled_ingest_takes_back_only_its_own_rows_and_files(app: LiveApp, http: ClientFactory) -> None:
+    client = signed_up_client(http, "j12-cancel@example.com")
+    project_id = client.post("/api/v1/projects", json={"name": "J12 cancel"}).raise_for_status().json()["id"]
+    n, first = _archive(seed=24)
+    assert [j["state"] for j in _ingest_together(app, client, project_id, [first])] == ["succeeded"]
+    images = dataset(per_class=5, seed=24) + dataset(per_class=2, seed=25)
+
+    with pixel_cache_held(app, project_id):
+        job = client.post(f"/api/v1/projects/{project_id}/uploads",
+                          files=[("files", ("more.zip", zip_of([(name, data) for name, _, data in images])))]).json()
+        wait_for(lambda: client.get(f"/api/v1/jobs/{job['id']}").json()["state"] == "running", timeout=120)
+        client.post(f"/api/v1/jobs/{job['id']}/cancel").raise_for_status()
+
+    assert wait_job(client, job["id"])["state"] == "cancelled"
+    project_dir = app.data_dir / "storage" / "projects" / str(project_id)
+    assert len([p for p in (project_dir / "originals").rglob("*") if p.is_file()]) == n
+    assert len([p for p in (project_dir / "thumbnails").rglob("*") if p.is_file()]) == n
+    size, _ = _cache_rows(app, project_id)
+    assert PixelCache(project_dir / "pixels.u8", size).count == n
+    _assert_cache_matches_originals(app, client, project_id, n)

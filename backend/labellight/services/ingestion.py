@@ -110,8 +110,11 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
         _remove_project_files(ctx.project_id)
         raise JobFailed("the project was deleted")
     committed_rows, known = committed
-    # Rows past the committed ones belong to a run that died before its commit.
-    cache.truncate(committed_rows)
+    # Rows past the committed ones (a run killed between its append and its commit, an image deleted
+    # since) stay: a pretrain or embed job may still map them, and cutting a mapped file kills it (SIGBUS).
+    first_free = cache.count
+    if first_free < committed_rows:
+        raise JobFailed(f"the pixel cache holds {first_free} rows but the project's images use {committed_rows}")
     batch = _Batch(known=known)
     try:
         for position, staged in enumerate(files):
@@ -120,7 +123,7 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
                 _ingest_one(ctx.project_id, cache.size, batch, name, data, rejection)
         _commit(ctx, cache, batch)
     except BaseException:
-        _undo(ctx.project_id, cache, committed_rows, batch)
+        _undo(ctx.project_id, cache, first_free, batch)
         raise
     return batch
 
@@ -198,17 +201,20 @@ def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
             session.flush()
 
 
-def _undo(project_id: int, cache: PixelCache, committed_rows: int, batch: _Batch) -> None:
-    """Take back what a run that did not commit wrote: its cache rows, and the files it wrote that no
-    committed row refers to. A project deleted meanwhile loses every file this run (re)created."""
+def _undo(project_id: int, cache: PixelCache, first_free: int, batch: _Batch) -> None:
+    """Take back what a run that did not commit wrote: the cache rows it appended (from ``first_free`` on;
+    no reader maps those) and the files no committed row refers to. What the database holds decides, so
+    a commit that went through before an error keeps its rows and files. A project deleted meanwhile
+    loses every file this run (re)created."""
     with session_scope() as session:
-        if session.get(Project, project_id) is None:
-            _remove_project_files(project_id)
-            return
-        referenced = _committed_among(session, project_id, batch.written)
-    cache.truncate(committed_rows)
+        committed = _committed_state(session, project_id)
+    if committed is None:
+        _remove_project_files(project_id)
+        return
+    committed_rows, known = committed
+    cache.truncate(max(first_free, min(committed_rows, cache.count)))
     storage = get_storage()
-    for sha in batch.written - referenced:
+    for sha in batch.written - known:
         storage.delete(original_key(project_id, sha))
         storage.delete(thumbnail_key(project_id, sha))
 
