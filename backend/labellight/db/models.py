@@ -8,9 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labellight.db.base import Base, UTCDateTime, utcnow
 
+# SQLite hands out the largest rowid + 1, so the id of a deleted newest row would come back (another
+# user's new project would get the id that a late job of the deleted one still writes to). AUTOINCREMENT
+# never reuses an id; PostgreSQL's sequences never do anyway.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -22,6 +28,7 @@ class AuthToken(Base):
     """A browser session (kind ``session``) or a REST API token (kind ``api``); only the hash is kept."""
 
     __tablename__ = "auth_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -49,6 +56,7 @@ class Invite(Base):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -63,7 +71,7 @@ class Project(Base):
 
 class LabelClass(Base):
     __tablename__ = "label_classes"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -74,7 +82,7 @@ class LabelClass(Base):
 
 class Image(Base):
     __tablename__ = "images"
-    __table_args__ = (UniqueConstraint("project_id", "sha256"),)
+    __table_args__ = (UniqueConstraint("project_id", "sha256"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -95,7 +103,7 @@ class Backbone(Base):
     """A pretrained encoder version with its embeddings and FAISS index (``ready`` once embedded)."""
 
     __tablename__ = "backbones"
-    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    __table_args__ = (UniqueConstraint("project_id", "version"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -109,7 +117,7 @@ class Classifier(Base):
     """A linear head trained on one backbone's embeddings of the labeled images."""
 
     __tablename__ = "classifiers"
-    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    __table_args__ = (UniqueConstraint("project_id", "version"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -130,6 +138,7 @@ class Job(Base):
     """The source of truth for a job; Celery only carries its id."""
 
     __tablename__ = "jobs"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)

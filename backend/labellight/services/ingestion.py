@@ -1,28 +1,44 @@
-"""The ingest job: validate, de-duplicate, store, thumbnail and cache every staged file, all or nothing."""
+"""The ingest job: validate, de-duplicate, store, thumbnail and cache every staged file, all or nothing.
 
-from collections.abc import Iterator
+The ingests of one project run one at a time, whole, under the pixel cache's lock: what one reads as
+committed (cache rows, known hashes) stays so until it commits, and what it undoes is only its own.
+"""
+
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
+from labellight.db.job_fence import Fence, hold_for_commit
 from labellight.db.models import Image, Project
 from labellight.db.session import session_scope
 from labellight.ingest.archive import ArchiveRejected, is_archive, iter_archive
 from labellight.ingest.decode import ImageRejected, decode_image
 from labellight.ingest.hashing import sha256_hex
 from labellight.ingest.limits import IngestLimits
+from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
 from labellight.services.embedding import queue_embed_of_current
-from labellight.services.job_context import JobContext, JobFailed
+from labellight.services.job_context import JobCancelled, JobContext, JobFailed, LeaseLost
 from labellight.storage import get_storage
-from labellight.storage.keys import original_key, pixel_cache_key, thumbnail_key, upload_prefix
+from labellight.storage.keys import (
+    original_key,
+    pixel_cache_key,
+    project_prefix,
+    thumbnail_key,
+    upload_prefix,
+)
 
 MAX_REPORTED_FILES = 10_000
+DUPLICATE = "same content as an image already in the project"
+# Hashes per IN (...) query: well under SQLite's and PostgreSQL's limits on bound parameters.
+_HASHES_PER_QUERY = 500
 
 
 def ingest_limits() -> IngestLimits:
@@ -32,20 +48,37 @@ def ingest_limits() -> IngestLimits:
 
 
 @dataclass
+class _Accepted:
+    row: Image
+    pixels: np.ndarray
+    entry: dict[str, Any] | None
+    """Its line in the report (None past ``MAX_REPORTED_FILES``)."""
+
+
+@dataclass
 class _Batch:
     """Everything one ingest run produces before it is committed."""
 
     known: set[str]
-    rows: list[Image] = field(default_factory=list)
-    pixels: list[np.ndarray] = field(default_factory=list)
-    written_keys: list[str] = field(default_factory=list)
+    accepted: list[_Accepted] = field(default_factory=list)
+    written: set[str] = field(default_factory=set)
+    """Hashes whose original and thumbnail this run wrote."""
     report: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"accepted": 0, "duplicate": 0, "rejected": 0})
 
-    def note(self, name: str, status: str, reason: str | None = None) -> None:
+    def note(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
         self.counts[status] += 1
-        if len(self.report) < MAX_REPORTED_FILES:
-            self.report.append({"name": name, "status": status, **({"reason": reason} if reason else {})})
+        if len(self.report) >= MAX_REPORTED_FILES:
+            return None
+        self.report.append({"name": name, "status": status, **({"reason": reason} if reason else {})})
+        return self.report[-1]
+
+    def demote(self, accepted: _Accepted) -> None:
+        """An accepted file turned out to be a duplicate after all."""
+        self.counts["accepted"] -= 1
+        self.counts["duplicate"] += 1
+        if accepted.entry is not None:
+            accepted.entry.update(status="duplicate", reason=DUPLICATE)
 
 
 def run_ingest(ctx: JobContext) -> dict[str, Any]:
@@ -55,34 +88,53 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
         if project is None:
             raise JobFailed("the project was deleted")
         size = project.image_size
-        committed_rows = session.scalar(
-            select(func.coalesce(func.max(Image.cache_row) + 1, 0)).where(Image.project_id == project.id)
-        )
-        known = set(session.scalars(select(Image.sha256).where(Image.project_id == project.id)))
     storage = get_storage()
     cache = PixelCache(storage.path(pixel_cache_key(ctx.project_id)), size)
-    batch = _Batch(known=known)
     with cache.lock():
-        # Rows past the committed ones belong to a run that died before its commit.
-        cache.truncate(int(committed_rows or 0))
-        try:
-            for position, staged in enumerate(files):
-                ctx.report("ingest", position / max(len(files), 1), files_done=position, files=len(files))
-                for name, data, rejection in _members(staged["name"], storage.path(staged["key"])):
-                    _ingest_one(ctx.project_id, size, batch, name, data, rejection)
-            _commit(ctx.project_id, cache, batch)
-        except BaseException:
-            cache.truncate(int(committed_rows or 0))
-            for key in batch.written_keys:
-                storage.delete(key)
-            raise
+        batch = _ingest_locked(ctx, cache, files)
     storage.delete_tree(upload_prefix(ctx.project_id, ctx.job_id))
-    if batch.rows:
+    if batch.accepted:
         queue_embed_of_current(ctx.project_id)
-    report = [dict(entry) for entry in batch.report]
-    for entry, row in zip((e for e in report if e["status"] == "accepted"), batch.rows, strict=False):
-        entry["image_id"] = row.id
-    return {**batch.counts, "files": report}
+    for accepted in batch.accepted:
+        if accepted.entry is not None:
+            accepted.entry["image_id"] = accepted.row.id
+    return {**batch.counts, "files": batch.report}
+
+
+def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
+    """The whole ingest, run while holding the cache lock: read what is committed, add, commit or undo."""
+    storage = get_storage()
+    with session_scope() as session:
+        committed = _committed_state(session, ctx.project_id)
+    if committed is None:
+        _remove_project_files(ctx.project_id)
+        raise JobFailed("the project was deleted")
+    committed_rows, known = committed
+    # Rows past the committed ones (a run killed between its append and its commit, an image deleted
+    # since) stay: a pretrain or embed job may still map them, and cutting a mapped file kills it (SIGBUS).
+    first_free = cache.count
+    if first_free < committed_rows:
+        raise JobFailed(f"the pixel cache holds {first_free} rows but the project's images use {committed_rows}")
+    batch = _Batch(known=known)
+    try:
+        for position, staged in enumerate(files):
+            for name, data, rejection in _members(staged["name"], storage.path(staged["key"])):
+                ctx.report("ingest", position / max(len(files), 1), files_done=position, files=len(files))
+                _ingest_one(ctx.project_id, cache.size, batch, name, data, rejection)
+        _commit(ctx, cache, batch)
+    except BaseException:
+        _undo(ctx.project_id, cache, first_free, batch)
+        raise
+    return batch
+
+
+def _committed_state(session: Session, project_id: int) -> tuple[int, set[str]] | None:
+    """The cache rows the project's images use and their hashes; None when the project is gone."""
+    if session.get(Project, project_id) is None:
+        return None
+    rows = session.scalar(select(func.coalesce(func.max(Image.cache_row) + 1, 0)).where(Image.project_id == project_id))
+    known = set(session.scalars(select(Image.sha256).where(Image.project_id == project_id)))
+    return int(rows or 0), known
 
 
 def _members(name: str, path: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
@@ -98,7 +150,7 @@ def _members(name: str, path: Path) -> Iterator[tuple[str, bytes | None, str | N
         return
     try:
         for member in iter_archive(path, ingest_limits()):
-            yield f"{name}/{member.name}", member.data, member.rejection
+            yield f"{name}/{member_display_name(member.name)}", member.data, member.rejection
     except ArchiveRejected as exc:
         yield name, None, f"archive not usable: {exc.reason}"
 
@@ -110,7 +162,7 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
         return
     sha = sha256_hex(data)
     if sha in batch.known:
-        batch.note(name, "duplicate", "same content as an image already in the project")
+        batch.note(name, "duplicate", DUPLICATE)
         return
     try:
         decoded = decode_image(data, ingest_limits())
@@ -118,22 +170,68 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
         batch.note(name, "rejected", exc.reason)
         return
     storage = get_storage()
-    for key, payload in ((original_key(project_id, sha), data),
-                         (thumbnail_key(project_id, sha), make_thumbnail(decoded.image))):
-        storage.put_bytes(key, payload)
-        batch.written_keys.append(key)
+    batch.written.add(sha)
+    storage.put_bytes(original_key(project_id, sha), data)
+    storage.put_bytes(thumbnail_key(project_id, sha), make_thumbnail(decoded.image))
     batch.known.add(sha)
-    batch.pixels.append(to_cache_pixels(decoded.image, size))
-    batch.rows.append(Image(project_id=project_id, sha256=sha, filename=name.rsplit("/", 1)[-1][:255],
-                            format=decoded.format, width=decoded.width, height=decoded.height, cache_row=-1))
-    batch.note(name, "accepted")
+    row = Image(project_id=project_id, sha256=sha, filename=name.rsplit("/", 1)[-1][:255],
+                format=decoded.format, width=decoded.width, height=decoded.height, cache_row=-1)
+    batch.accepted.append(_Accepted(row, to_cache_pixels(decoded.image, size), batch.note(name, "accepted")))
 
 
-def _commit(project_id: int, cache: PixelCache, batch: _Batch) -> None:
-    if batch.rows:
-        first = cache.append(np.stack(batch.pixels))
-        for offset, row in enumerate(batch.rows):
-            row.cache_row = first + offset
+def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
+    """Append the pixels and insert the rows in one transaction, only while the job may still commit."""
     with session_scope() as session:
-        session.add_all(batch.rows)
-        session.flush()
+        fence = hold_for_commit(session, ctx.project_id, ctx.job_id, ctx.attempt, get_settings().job_lease_seconds)
+        if fence is Fence.CANCELLED:
+            raise JobCancelled()
+        if fence is Fence.LOST:
+            raise LeaseLost(f"job {ctx.job_id} attempt {ctx.attempt} may no longer commit: "
+                            "its project or job was deleted, or another attempt runs it")
+        # Only a writer outside the cache lock could have added one of these meanwhile; it stays the copy.
+        present = _committed_among(session, ctx.project_id, (a.row.sha256 for a in batch.accepted))
+        for accepted in [a for a in batch.accepted if a.row.sha256 in present]:
+            batch.demote(accepted)
+        batch.accepted = [a for a in batch.accepted if a.row.sha256 not in present]
+        if batch.accepted:
+            first = cache.append(np.stack([a.pixels for a in batch.accepted]))
+            for offset, accepted in enumerate(batch.accepted):
+                accepted.row.cache_row = first + offset
+            session.add_all(a.row for a in batch.accepted)
+            session.flush()
+
+
+def _undo(project_id: int, cache: PixelCache, first_free: int, batch: _Batch) -> None:
+    """Take back what a run that did not commit wrote: the cache rows it appended (from ``first_free`` on;
+    no reader maps those) and the files no committed row refers to. What the database holds decides, so
+    a commit that went through before an error keeps its rows and files. A project deleted meanwhile
+    loses every file this run (re)created."""
+    with session_scope() as session:
+        committed = _committed_state(session, project_id)
+    if committed is None:
+        _remove_project_files(project_id)
+        return
+    committed_rows, known = committed
+    cache.truncate(max(first_free, min(committed_rows, cache.count)))
+    storage = get_storage()
+    for sha in batch.written - known:
+        storage.delete(original_key(project_id, sha))
+        storage.delete(thumbnail_key(project_id, sha))
+
+
+def _remove_project_files(project_id: int) -> None:
+    """Files of a deleted project that a job wrote after the project's storage was removed. Ids are never
+    reused, so nothing here can belong to another project."""
+    get_storage().delete_tree(project_prefix(project_id))
+
+
+def _committed_among(session: Session, project_id: int, hashes: Iterable[str]) -> set[str]:
+    """Which of ``hashes`` committed images of the project have."""
+    wanted = list(hashes)
+    found: set[str] = set()
+    for start in range(0, len(wanted), _HASHES_PER_QUERY):
+        chunk = wanted[start:start + _HASHES_PER_QUERY]
+        found.update(session.scalars(
+            select(Image.sha256).where(Image.project_id == project_id, Image.sha256.in_(chunk))
+        ))
+    return found

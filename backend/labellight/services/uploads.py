@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
+from labellight.ingest.names import printable
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
 from labellight.services.errors import InvalidInput
@@ -37,7 +38,7 @@ class StoredFile:
 def safe_display_name(name: str) -> str:
     """The base name without control characters, at most 255 characters. Shown, never used as a path."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable())
+    cleaned = printable(base)
     return (cleaned or "unnamed")[:255]
 
 

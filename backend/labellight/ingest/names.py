@@ -1,0 +1,14 @@
+"""Names of uploaded files and archive entries as people see them: printable text, never used as paths."""
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (NUL, ESC, newline), bidi overrides and other format
+    characters, or separators other than the space (Python's ``str.isprintable``)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+def member_display_name(name: str) -> str:
+    """An archive entry's path with each part made printable and empty parts dropped; "unnamed" when
+    nothing is left. The path is kept (``a/b.png``) so that a report says where in the archive a file was."""
+    parts = (printable(part) for part in name.replace("\\", "/").split("/"))
+    return "/".join(part for part in parts if part) or "unnamed"
