@@ -45,6 +45,7 @@ class Invite(Base):
     """A one-time sign-up code (when sign-up is by invitation); only its hash is kept."""
 
     __tablename__ = "invites"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)

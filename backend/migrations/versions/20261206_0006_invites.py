@@ -1,7 +1,7 @@
 """invites
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 01:45:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import labellight.db.base
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,6 +31,7 @@ def upgrade() -> None:
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_invites_code_hash")),
+        sqlite_autoincrement=True,
     )
 
 
