@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     upload_session_hours: float = Field(default=24.0, gt=0)
     """A resumable upload expires this long after its last chunk; its partial file is then removed."""
 
+    max_active_jobs_per_user: int = Field(default=20, ge=1)
+    """Jobs a user may have queued or running at once; starting another answers 429 (automatic retrains and
+    embeddings still run)."""
+    max_open_uploads_per_user: int = Field(default=50, ge=1)
+    """Unfinished resumable uploads a user may hold at once."""
+    max_pretrain_image_size: int = Field(default=256, ge=16, le=512)
+    max_pretrain_batch_size: int = Field(default=512, ge=2, le=4096)
+    max_job_hours: float = Field(default=12.0, gt=0)
+    """The longest time budget a pretraining may ask for."""
+    max_query_pixels: int = Field(default=100_000_000, ge=1)
+    """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
+    headers before any is decoded: the API decodes them in its own process."""
+
     pretrained_weights: Path | None = None
     """A local backbone weights file (torch state dict) that pretraining starts from, guarded: BYOL
     never ships a backbone worse than its start. Nothing is ever downloaded. The backbone is read off

@@ -160,3 +160,14 @@ def test_suggestions_take_a_seed_and_leave_out_excluded_images(trained: TrainedP
         response = trained.client.get(f"/api/v1/projects/{trained.pid}/suggestions", params=bad)
         assert response.status_code == 422, bad
         assert message in str(response.json()["detail"]), response.json()
+
+
+def test_a10_the_same_export_is_made_once(trained: TrainedProject) -> None:
+    client, pid = trained.client, trained.pid
+    first = wait_job(client, client.post(f"/api/v1/projects/{pid}/model/export",
+                                         params={"format": "torchscript"}).raise_for_status().json()["id"])
+    again = client.post(f"/api/v1/projects/{pid}/model/export", params={"format": "torchscript"})
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    other_format = client.post(f"/api/v1/projects/{pid}/model/export", params={"format": "onnx"}).json()
+    assert other_format["id"] != first["id"]

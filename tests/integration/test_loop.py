@@ -270,4 +270,7 @@ def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFa
     too_few = client.post(f"/api/v1/projects/{pid}/pretrain", json={})
     assert too_few.status_code == 400
     assert "at least" in too_few.json()["detail"]
-    assert client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", b"x"))]).status_code == 409
+    no_model = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", encode(noise_image())))])
+    assert no_model.status_code == 409
+    not_an_image = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", b"x"))])
+    assert not_an_image.status_code == 400

@@ -11,13 +11,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from labellight.api.errors import method_not_allowed
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
-from labellight.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from labellight.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 from labellight.services.faiss_setup import configure_faiss_threads
 
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 ERROR_STATUS: dict[type[Exception], int] = {
-    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401, Forbidden: 403,
+    NotFound: 404, Conflict: 409, InvalidInput: 400, Unauthorized: 401, Forbidden: 403, TooLarge: 413,
 }
 
 SECURITY_HEADERS = {

@@ -70,6 +70,20 @@ def decode_image(data: bytes, limits: IngestLimits) -> DecodedImage:
     return DecodedImage(image=rgb, format=image_format, width=rgb.width, height=rgb.height)
 
 
+def declared_pixels(data: bytes) -> int:
+    """Width x height as the header declares them, read without decoding a pixel (0 for bytes that are
+    not an allowlisted image: decoding them later says what is wrong)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            with _open_allowed(data) as opened:
+                width, height = opened.size
+        except ImageRejected:
+            return 0
+    return max(width, 0) * max(height, 0)
+
+
 def _open_allowed(data: bytes) -> ImageFile.ImageFile:
     """Open lazily (header only), letting only the allowlisted format plugins look at the bytes."""
     try:

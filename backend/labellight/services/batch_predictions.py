@@ -14,6 +14,7 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, LabelClass, User
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
+from labellight.services import quotas
 from labellight.services.errors import Conflict, InvalidInput, NotFound
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -38,6 +39,7 @@ def start_batch_predict(session: Session, user: User, project_id: int, top_k: in
     project = get_project(session, user, project_id)
     if project_rows.current_classifier(session, project.id) is None:
         raise Conflict("the project has no classifier yet: label images and train one")
+    quotas.check_active_jobs(session, user)
     return submit_job(session, project.id, JobKind.PREDICT, {"top_k": top_k})
 
 

@@ -21,6 +21,7 @@ from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.classifier import train_linear_head
 from labellight.ml.metrics import classification_report, cross_val_predictions
+from labellight.services import quotas
 from labellight.services.errors import Conflict
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -41,7 +42,10 @@ def start_train(session: Session, user: User, project_id: int) -> Job:
     queued = session.scalar(select(Job).where(
         Job.project_id == project.id, Job.kind == JobKind.TRAIN.value, Job.state == JobState.QUEUED.value
     ).order_by(Job.id.desc()).limit(1))
-    return queued if queued is not None else submit_job(session, project.id, JobKind.TRAIN, {})
+    if queued is not None:
+        return queued
+    quotas.check_active_jobs(session, user)
+    return submit_job(session, project.id, JobKind.TRAIN, {})
 
 
 def retrain_if_due(session: Session, project_id: int) -> Job | None:

@@ -17,6 +17,10 @@ class Unauthorized(Exception):
     """Bad credentials or no valid session/token (401)."""
 
 
+class TooLarge(Exception):
+    """More data than a limit allows (413); the message names the limit."""
+
+
 class Forbidden(Exception):
     """Not allowed for anyone on this server as it is configured (403)."""
 

@@ -37,7 +37,7 @@ from labellight.ml.finetune import (
     fold_count,
 )
 from labellight.ml.metrics import classification_report
-from labellight.services import embedding
+from labellight.services import embedding, quotas
 from labellight.services.errors import Conflict
 from labellight.services.job_context import JobCancelled, JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -84,6 +84,7 @@ def start_finetune(session: Session, user: User, project_id: int, epochs: int | 
         Job.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])).limit(1))
     if busy is not None:
         raise Conflict(f"a fine-tune is already {busy.state} (job {busy.id}): wait for it or cancel it")
+    quotas.check_active_jobs(session, user)
     return submit_job(session, project.id, JobKind.FINETUNE, {} if epochs is None else {"epochs": epochs})
 
 

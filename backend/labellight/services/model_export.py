@@ -13,6 +13,7 @@ from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.export import ExportFormat as ExportFormat
 from labellight.ml.export import ExportMetadata, ServedModel, export_model
+from labellight.services import quotas
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -33,12 +34,24 @@ class ExportFile:
 
 
 def start_export(session: Session, user: User, project_id: int, fmt: ExportFormat) -> Job:
-    """Queue an export of the current classifier (the one current now, even if a retrain follows)."""
+    """Queue an export of the current classifier (the one current now, even if a retrain follows). An export
+    of the same classifier and format that is queued, running or done (its file still there) is answered
+    instead: the same file is never made twice."""
     project = get_project(session, user, project_id)
     classifier = project_rows.current_classifier(session, project.id)
     if classifier is None:
         raise Conflict("the project has no classifier yet: label images and train one before exporting")
-    return submit_job(session, project.id, JobKind.EXPORT, {"format": fmt.value, "classifier_id": classifier.id})
+    params = {"format": fmt.value, "classifier_id": classifier.id}
+    same = session.scalars(select(Job).where(
+        Job.project_id == project.id, Job.kind == JobKind.EXPORT.value,
+        Job.state.in_([JobState.QUEUED.value, JobState.RUNNING.value, JobState.SUCCEEDED.value]),
+    ).order_by(Job.id.desc()))
+    for job in same:
+        if job.params == params and (job.state != JobState.SUCCEEDED.value
+                                     or get_storage().path(model_export_key(project.id, job.id, fmt.suffix)).exists()):
+            return job
+    quotas.check_active_jobs(session, user)
+    return submit_job(session, project.id, JobKind.EXPORT, params)
 
 
 def run_export(ctx: JobContext) -> dict[str, Any]:

@@ -104,8 +104,8 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     """Top-k classes of uploaded images, with the nearest labeled images as evidence and an
     out-of-distribution flag."""
     project = get_project(session, user, project_id)
+    pixels = query_pixels(files, project.image_size)  # the input is checked before the project's state
     classifier, backbone = current_models(session, project.id)
-    pixels = query_pixels(files, project.image_size)
     vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
     head = linear_head(classifier)
     probs = head.predict_proba(vectors)

@@ -39,6 +39,7 @@ from labellight.ml.pretrain import (
     preset,
     pretrain_with_report,
 )
+from labellight.services import quotas
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -58,6 +59,8 @@ def start_pretrain(session: Session, user: User, project_id: int, overrides: dic
     ``weights`` (the server's LABELLIGHT_PRETRAINED_WEIGHTS file); ``auto`` = weights when configured,
     else scratch. ``time_budget_s`` plans the epochs from a measured step time."""
     project = get_project(session, user, project_id)
+    quotas.check_pretrain_overrides(overrides)
+    quotas.check_active_jobs(session, user)
     count = project_rows.counts(session, project.id).image_count
     if count < MIN_IMAGES:
         raise InvalidInput(f"upload at least {MIN_IMAGES} images before pretraining (the project has {count})")

@@ -47,8 +47,8 @@ def similar_to_image(session: Session, user: User, project_id: int, image_id: in
 def similar_to_upload(session: Session, user: User, project_id: int, name: str, data: bytes,
                       k: int) -> SearchHits:
     project = get_project(session, user, project_id)
+    pixels = query_pixels([(name, data)], project.image_size)  # the input is checked before the project's state
     backbone = _ready_backbone(session, project.id)
-    pixels = query_pixels([(name, data)], project.image_size)
     vector = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
     return _search(session, backbone, vector, k, exclude=None)
 

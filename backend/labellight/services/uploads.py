@@ -13,6 +13,7 @@ from labellight.db.models import Job, User
 from labellight.ingest.names import printable
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
+from labellight.services import quotas
 from labellight.services.errors import InvalidInput
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -50,6 +51,7 @@ def start_ingest(session: Session, user: User, project_id: int,
     if not files:
         raise InvalidInput("no files were sent: use the multipart field 'files'")
     storage = get_storage()
+    quotas.check_active_jobs(session, user)
     job = job_rows.create_job(session, project.id, JobKind.INGEST, {})
     moved: list[tuple[Path, Path]] = []
     try:
