@@ -39,6 +39,17 @@ def wait_job(client: httpx.Client, job_id: int, timeout: float = 300) -> dict[st
     raise TimeoutError(f"job {job_id} did not finish in {timeout}s: {job}")
 
 
+def file_report(client: httpx.Client, job_id: int, status: str | None = None) -> list[dict[str, Any]]:
+    """Every entry of an ingest job's per-file report, read page by page."""
+    entries: list[dict[str, Any]] = []
+    while True:
+        params: dict[str, Any] = {"offset": len(entries), "limit": 1000, **({"status": status} if status else {})}
+        page = client.get(f"/api/v1/jobs/{job_id}/files", params=params).raise_for_status().json()
+        entries += page["items"]
+        if len(entries) >= page["total"]:
+            return entries
+
+
 def wait_for(predicate: Any, timeout: float = 300, interval: float = 0.3) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

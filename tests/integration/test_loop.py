@@ -7,7 +7,7 @@ import zipfile
 import httpx
 from PIL import Image
 
-from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
+from tests.api_client import ClientFactory, file_report, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, encode, noise_image, shape_image, zip_of
 
@@ -19,7 +19,7 @@ def _upload(client: httpx.Client, project_id: int, files: list[tuple[str, bytes]
     assert response.status_code == 202, response.text
     job = wait_job(client, response.json()["id"])
     assert job["state"] == "succeeded", job
-    return job["result"]
+    return {**job["result"], "files": file_report(client, job["id"])}
 
 
 def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
@@ -274,3 +274,23 @@ def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFa
     assert no_model.status_code == 409
     not_an_image = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("a.png", b"x"))])
     assert not_an_image.status_code == 400
+
+
+def test_the_per_file_report_is_paged_apart_from_the_job(app: LiveApp, http: ClientFactory) -> None:
+    """Job lists and the event stream carry an ingest's counts; its per-file report is read in pages."""
+    client = signed_up_client(http, "report@example.com")
+    pid = client.post("/api/v1/projects", json={"name": "Report"}).raise_for_status().json()["id"]
+    files = [(f"{i}.png", encode(noise_image(seed=i))) for i in range(3)] + [("bad.png", b"not an image")]
+    job = wait_job(client, client.post(f"/api/v1/projects/{pid}/uploads",
+                                       files=[("files", f) for f in files]).raise_for_status().json()["id"])
+    assert job["result"] == {"accepted": 3, "duplicate": 0, "rejected": 1, "files_reported": 4}
+    listed = client.get(f"/api/v1/projects/{pid}/jobs").json()
+    assert listed[0]["result"] == job["result"]
+    page = client.get(f"/api/v1/jobs/{job['id']}/files", params={"limit": 2}).json()
+    assert page["total"] == 4
+    assert [e["name"] for e in page["items"]] == ["0.png", "1.png"]
+    rejected = client.get(f"/api/v1/jobs/{job['id']}/files", params={"status": "rejected"}).json()
+    assert [(e["name"], e["status"], e["image_id"]) for e in rejected["items"]] == [("bad.png", "rejected", None)]
+    assert rejected["items"][0]["reason"]
+    stranger = signed_up_client(http, "report-stranger@example.com")
+    assert stranger.get(f"/api/v1/jobs/{job['id']}/files").status_code == 404

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, update
 
 from labellight.db.models import UploadSession
-from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
+from tests.api_client import ClientFactory, file_report, signed_up_client, wait_for, wait_job
 from tests.integration.conftest import MODES
 from tests.live_app import LiveApp, live_app, production_services
 from tests.synthetic_images import dataset, zip_of
@@ -112,7 +112,7 @@ def test_chunked_upload_with_a_wrong_offset_resumes_and_ingests(app: LiveApp, ht
     done = wait_job(client, job.json()["id"])
     assert done["state"] == "succeeded", done
     assert done["result"]["accepted"] == count
-    assert all(f["name"].startswith("shapes.zip/") for f in done["result"]["files"])
+    assert all(f["name"].startswith("shapes.zip/") for f in file_report(client, done["id"]))
     images = client.get(f"/api/v1/projects/{project_id}/images").json()
     assert images["total"] == count
     assert not (app.data_dir / "storage" / "projects" / str(project_id) / "uploads" / str(done["id"])).exists()
@@ -130,8 +130,8 @@ def test_several_files_complete_into_one_job(app: LiveApp, http: ClientFactory) 
     job = client.post(f"/api/v1/projects/{project_id}/upload-sessions/complete", json={"session_ids": upload_ids})
     done = wait_job(client, job.raise_for_status().json()["id"])
     assert done["state"] == "succeeded", done
-    assert [f["name"] for f in done["result"]["files"]] == [name for name, _, _ in images]
-    assert {f["status"] for f in done["result"]["files"]} == {"accepted"}
+    assert [f["name"] for f in file_report(client, done["id"])] == [name for name, _, _ in images]
+    assert {f["status"] for f in file_report(client, done["id"])} == {"accepted"}
 
 
 def test_bad_sessions_and_chunks_answer_what_to_fix(app: LiveApp, http: ClientFactory) -> None:

@@ -135,12 +135,35 @@ class JobPublic(Public):
     kind: JobKind
     state: JobState
     progress: JobProgress
-    result: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(description="an ingest's per-file report is left out (`files_reported` "
+                                                      "counts it): page through it at /jobs/{job_id}/files")
     error: str | None
     attempts: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    @field_validator("result")
+    @classmethod
+    def _without_file_report(cls, result: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A 10,000-file import reports ~700 KB per file: too much for every job list and stream event."""
+        if result is None or "files" not in result:
+            return result
+        return {**{k: v for k, v in result.items() if k != "files"}, "files_reported": len(result["files"])}
+
+
+class FileReportEntryPublic(BaseModel):
+    name: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+    image_id: int | None = None
+
+
+class FileReportPublic(BaseModel):
+    """One page of an ingest's per-file report, in upload order."""
+
+    items: list[FileReportEntryPublic]
+    total: int
 
 
 class PretrainRequest(BaseModel):

@@ -1,6 +1,8 @@
 """Jobs as users see them: list, read, cancel; and the sweeper that re-sends lost or orphaned jobs."""
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +36,24 @@ def get_job(session: Session, user: User, job_id: int) -> Job:
     except NotFound:
         raise NotFound("job not found") from None
     return job
+
+
+@dataclass(frozen=True)
+class FileReportPage:
+    items: list[dict[str, Any]]
+    total: int
+
+
+def file_report(session: Session, user: User, job_id: int, status: str | None, offset: int,
+                limit: int) -> FileReportPage:
+    """A page of an ingest job's per-file report (404 for other jobs, 409 until the job has one)."""
+    job = get_job(session, user, job_id)
+    if job.kind != JobKind.INGEST.value:
+        raise NotFound("only an ingest job has a per-file report")
+    if job.result is None:
+        raise Conflict(f"the ingest job is {job.state}: its report comes when it has succeeded")
+    entries = [e for e in job.result.get("files", []) if status is None or e.get("status") == status]
+    return FileReportPage(entries[offset:offset + limit], len(entries))
 
 
 def cancel_job(session: Session, user: User, job_id: int) -> Job:

@@ -28,20 +28,15 @@ export type JobProgress = Schemas['JobProgress'];
 export type Job = Schemas['JobPublic'];
 
 // A job's `result` is an open object in the API; these are its shapes by job kind (docs/api.md, "Job").
-export type IngestFileStatus = 'accepted' | 'duplicate' | 'rejected';
-
-export interface IngestFileReport {
-  name: string;
-  status: IngestFileStatus;
-  reason?: string;
-  image_id?: number;
-}
+export type IngestFileReport = Schemas['FileReportEntryPublic'];
+export type IngestFileStatus = IngestFileReport['status'];
 
 export interface IngestResult {
   accepted: number;
   duplicate: number;
   rejected: number;
-  files: IngestFileReport[];
+  /** Entries of the per-file report, read page by page with `api.jobFiles`. */
+  files_reported: number;
 }
 
 export interface PretrainResult {
@@ -535,6 +530,8 @@ export const api = {
   // jobs
   listJobs: (projectId: number) => call('get', '/projects/{project_id}/jobs', inProject(projectId)),
   getJob: (jobId: number) => call('get', '/jobs/{job_id}', { path: { job_id: jobId } }),
+  jobFiles: (jobId: number, offset = 0, limit = 500) =>
+    call('get', '/jobs/{job_id}/files', { path: { job_id: jobId }, query: { offset, limit } }),
   cancelJob: (jobId: number) => call('post', '/jobs/{job_id}/cancel', { path: { job_id: jobId } }),
   /** Queue a failed or cancelled job again (409 otherwise). */
   retryJob: (jobId: number) => call('post', '/jobs/{job_id}/retry', { path: { job_id: jobId } }),

@@ -143,6 +143,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read File Report
+         * @description What an ingest job did with each file (a page of it), optionally only the files of one status.
+         */
+        get: operations["read_file_report_api_v1_jobs__job_id__files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}/retry": {
         parameters: {
             query?: never;
@@ -913,6 +933,30 @@ export interface components {
             /** Top K */
             top_k: components["schemas"]["ClassScorePublic"][];
         };
+        /** FileReportEntryPublic */
+        FileReportEntryPublic: {
+            /** Image Id */
+            image_id?: number | null;
+            /** Name */
+            name: string;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "accepted" | "duplicate" | "rejected";
+        };
+        /**
+         * FileReportPublic
+         * @description One page of an ingest's per-file report, in upload order.
+         */
+        FileReportPublic: {
+            /** Items */
+            items: components["schemas"]["FileReportEntryPublic"][];
+            /** Total */
+            total: number;
+        };
         /** FinetuneRequest */
         FinetuneRequest: {
             /**
@@ -1022,7 +1066,10 @@ export interface components {
             progress: components["schemas"]["JobProgress"];
             /** Project Id */
             project_id: number;
-            /** Result */
+            /**
+             * Result
+             * @description an ingest's per-file report is left out (`files_reported` counts it): page through it at /jobs/{job_id}/files
+             */
             result: {
                 [key: string]: unknown;
             } | null;
@@ -1823,6 +1870,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description the request cannot be done as sent: the message says what to change */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not logged in, or the token is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not allowed (a missing CSRF header, or a server setting) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description clashes with the current state (of the project, a job or an upload) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_file_report_api_v1_jobs__job_id__files_get: {
+        parameters: {
+            query?: {
+                status?: ("accepted" | "duplicate" | "rejected") | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileReportPublic"];
                 };
             };
             /** @description the request cannot be done as sent: the message says what to change */

@@ -1,14 +1,15 @@
 """Jobs: a project's list, one job, cancel."""
 
 from collections.abc import AsyncIterator
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.errors import PROJECT_ROUTES
-from labellight.api.ids import PathId
-from labellight.api.schemas import JobPublic
+from labellight.api.ids import MAX_ID, PathId
+from labellight.api.schemas import FileReportEntryPublic, FileReportPublic, JobPublic
 from labellight.services import job_events as job_events_service
 from labellight.services import jobs
 
@@ -23,6 +24,16 @@ def list_jobs(project_id: PathId, user: CurrentUser, session: SessionDep) -> lis
 @router.get("/jobs/{job_id}")
 def read_job(job_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(jobs.get_job(session, user, job_id))
+
+
+@router.get("/jobs/{job_id}/files")
+def read_file_report(job_id: PathId, user: CurrentUser, session: SessionDep,
+                     status: Literal["accepted", "duplicate", "rejected"] | None = None,
+                     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> FileReportPublic:
+    """What an ingest job did with each file (a page of it), optionally only the files of one status."""
+    page = jobs.file_report(session, user, job_id, status, offset, limit)
+    return FileReportPublic(items=[FileReportEntryPublic.model_validate(e) for e in page.items], total=page.total)
 
 
 @router.post("/jobs/{job_id}/cancel")
