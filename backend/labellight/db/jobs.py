@@ -1,9 +1,10 @@
 """Job rows: create, claim with a lease, heartbeat with progress, finish, cancel, find stale ones."""
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from labellight.db.base import utcnow
@@ -122,6 +123,18 @@ def requeue(session: Session, job: Job) -> None:
     session.flush()
 
 
+def cancel_requested_before_commit(session: Session, job_id: int, attempt: int) -> bool | None:
+    """Whether a cancel of attempt ``attempt`` was requested, read under a row lock (PostgreSQL; SQLite
+    writes one transaction at a time) held until ``session`` commits: a cancel either came before the
+    caller's commit, and is seen here, or waits for it. None when the attempt no longer holds the job."""
+    row = session.execute(
+        select(Job.cancel_requested)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.attempts == attempt)
+        .with_for_update()
+    ).first()
+    return None if row is None else bool(row[0])
+
+
 def stale_running_jobs(session: Session) -> list[Job]:
     now = utcnow()
     return list(session.scalars(
@@ -129,5 +142,13 @@ def stale_running_jobs(session: Session) -> list[Job]:
     ))
 
 
-def queued_jobs(session: Session) -> list[Job]:
-    return list(session.scalars(select(Job).where(Job.state == JobState.QUEUED.value).order_by(Job.id)))
+def queued_jobs(session: Session, kinds: Collection[JobKind]) -> list[Job]:
+    return list(session.scalars(
+        select(Job).where(Job.state == JobState.QUEUED.value, Job.kind.in_([k.value for k in kinds])).order_by(Job.id)
+    ))
+
+
+def running_count(session: Session, kinds: Collection[JobKind]) -> int:
+    return int(session.scalar(
+        select(func.count(Job.id)).where(Job.state == JobState.RUNNING.value, Job.kind.in_([k.value for k in kinds]))
+    ) or 0)
