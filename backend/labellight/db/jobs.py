@@ -124,15 +124,18 @@ def requeue(session: Session, job: Job) -> None:
 
 
 def cancel_requested_before_commit(session: Session, job_id: int, attempt: int) -> bool | None:
-    """Whether a cancel of attempt ``attempt`` was requested, read under a row lock (PostgreSQL; SQLite
-    writes one transaction at a time) held until ``session`` commits: a cancel either came before the
-    caller's commit, and is seen here, or waits for it. None when the attempt no longer holds the job."""
-    row = session.execute(
-        select(Job.cancel_requested)
+    """Whether a cancel of attempt ``attempt`` was requested, read after a no-op update of its row: the
+    update takes the row's lock (PostgreSQL) or the database's write lock (SQLite) until ``session``
+    commits, so a cancel either came before the caller's commit, and is seen here, or waits for it.
+    None when the attempt no longer holds the job."""
+    locked = session.execute(
+        update(Job)
         .where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.attempts == attempt)
-        .with_for_update()
-    ).first()
-    return None if row is None else bool(row[0])
+        .values(lease_expires_at=Job.lease_expires_at)
+    )
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def stale_running_jobs(session: Session) -> list[Job]:
