@@ -23,7 +23,6 @@ class Sweeper:
 
     def stop(self) -> None:
         self._stop.set()
-        worker_health.forget()
 
     def _loop(self, watch: QueueWatch) -> None:
         while not self._stop.is_set():
@@ -36,3 +35,4 @@ class Sweeper:
             except Exception:  # a database hiccup must not kill the sweeper
                 log.exception("job sweep failed")
             self._stop.wait(self.interval_s)
+        worker_health.forget()  # after the last round, so that no report outlives a clean stop
