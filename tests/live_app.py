@@ -9,13 +9,15 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psycopg
 import redis
+
+from tests.process_tree import alive, descendants
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -158,4 +160,8 @@ def embedded_run(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ite
         _wait_healthy(app.base_url, run, data_dir / "run.log", timeout=120)
         yield app
     finally:
+        family = descendants(run.pid)  # the worker has a group of its own: end it even if `run` hangs
         app.stop("run")
+        for pid in filter(alive, family):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
