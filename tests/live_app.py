@@ -9,13 +9,15 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psycopg
 import redis
+
+from tests.process_tree import alive, descendants
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -41,12 +43,13 @@ class LiveApp:
     def start_worker(self) -> subprocess.Popen[bytes]:
         return self.spawn("worker", "worker")
 
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start ``labellight ARGS`` in its own process group, output appended to ``<data_dir>/<name>.log``."""
+    def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``labellight ARGS`` in its own process group, output appended to ``<data_dir>/<name>.log``;
+        ``env`` overrides some of the app's settings for this process."""
         with (self.data_dir / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "labellight.cli", *args],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -114,7 +117,9 @@ def production_services() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def live_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveApp]:
+def live_app(data_dir: Path, extra_env: dict[str, str] | None = None,
+             server_env: dict[str, str] | None = None) -> Iterator[LiveApp]:
+    """Migrate, start a worker and the API server; ``server_env`` overrides settings of the server only."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
     env.update(
@@ -133,9 +138,30 @@ def live_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterato
         raise RuntimeError(f"migrate failed:\n{migrated.stderr}")
     try:
         app.start_worker()
-        server = app.spawn("server", "serve", "--port", str(port))
+        server = app.spawn("server", "serve", "--port", str(port), env=server_env)
         _wait_healthy(app.base_url, server, data_dir / "server.log")
         yield app
     finally:
         for name in list(app.processes):
             app.stop(name)
+
+
+@contextmanager
+def embedded_run(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveApp]:
+    """``labellight run`` (the embedded mode: it migrates, starts and supervises its worker, serves)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
+    env.update({"LABELLIGHT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "2",
+                **(extra_env or {})})
+    app = LiveApp(f"http://127.0.0.1:{port}", env, data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run = app.spawn("run", "run", "--port", str(port))
+    try:
+        _wait_healthy(app.base_url, run, data_dir / "run.log", timeout=120)
+        yield app
+    finally:
+        family = descendants(run.pid)  # the worker has a group of its own: end it even if `run` hangs
+        app.stop("run")
+        for pid in filter(alive, family):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -1,10 +1,10 @@
-"""`labellight run | serve | worker | migrate | create-user | invite | import | bench | openapi`."""
+"""`labellight run | serve | worker | worker-health | migrate | create-user | invite | import | bench | openapi`."""
 
 import argparse
 import getpass
 import json
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
@@ -35,19 +35,36 @@ def _worker(queues: str, concurrency: int) -> None:
 
 
 def _run(host: str, port: int) -> None:
-    """The embedded mode: migrate, start one worker process for both queues, serve the app."""
-    from labellight.db.migrations import upgrade_to_head
+    """The embedded mode: migrate, start one supervised worker process for both queues, serve the app.
 
-    upgrade_to_head()
-    worker = subprocess.Popen([sys.executable, "-m", "labellight.cli", "worker"], env=os.environ.copy())
+    The worker goes with `run` however `run` ends: Ctrl-C, SIGTERM from a service manager or `kill`
+    (uvicorn re-raises it after its graceful shutdown, and the handler below turns it into an exit that
+    runs the ``finally``), or an error."""
+    from labellight.db.migrations import upgrade_to_head
+    from labellight.supervision import SupervisedWorker
+
+    def exit_on(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, exit_on)
+    worker = SupervisedWorker([sys.executable, "-m", "labellight.cli", "worker"], os.environ.copy(),
+                              check_interval_s=get_settings().sweep_interval_seconds)
     try:
+        upgrade_to_head()
+        worker.start()
         _serve(host, port)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
+
+
+def _worker_health(pid: int | None) -> None:
+    from labellight.services.worker_health import check
+
+    verdict = check(pid)
+    print(f"labellight worker-health: {'healthy' if verdict.healthy else 'UNHEALTHY'}: {verdict.reason}")
+    if not verdict.healthy:
+        sys.exit(1)
 
 
 def _create_user(email: str, password: str | None) -> None:
@@ -167,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("worker", help="run a Celery worker")
     p.add_argument("--queues", default="cpu,gpu")
     p.add_argument("--concurrency", type=int, default=2)
+    p = sub.add_parser("worker-health", help="exit 1 when a worker of this host is gone, frozen or stalled")
+    p.add_argument("--pid", type=int, help="the worker's main process (default: the latest to report)")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     p = sub.add_parser("create-user", help="create a user account")
     p.add_argument("email")
@@ -194,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args.host, args.port)
     elif args.command == "worker":
         _worker(args.queues, args.concurrency)
+    elif args.command == "worker-health":
+        _worker_health(args.pid)
     elif args.command == "migrate":
         from labellight.db.migrations import upgrade_to_head
 

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     """A running job's heartbeat extends its lease; a job whose lease ran out is re-queued by the sweeper."""
     job_max_attempts: int = 3
     sweep_interval_seconds: float = 30.0
+    requeue_after_seconds: float = Field(default=120.0, gt=0)
+    """A queued job that no worker has claimed this long is sent to the broker again (then at doubling
+    intervals): a send that failed, or a message lost with a worker, never leaves a job queued for good."""
+    worker_stall_seconds: float = Field(default=600.0, gt=0)
+    """A worker whose queues hold a job queued (and re-sent) this long while fewer of their jobs run than
+    it has pool processes accepts jobs but no longer runs them: `labellight worker-health` says so and
+    `labellight run` restarts it."""
 
     pretrain_checkpoint_seconds: float = Field(default=300.0, gt=0)
     """Pretraining checkpoints after every epoch and, within a long epoch, at most this many seconds apart."""

@@ -29,3 +29,5 @@ def test_compose_services_use_postgres_and_redis() -> None:
         assert env["LABELLIGHT_BROKER_URL"].startswith("redis://")
     assert services["worker-gpu"]["command"][-3:] == ["gpu", "--concurrency", "1"]
     assert services["worker-cpu"]["command"][2:4] == ["--queues", "cpu"]
+    for name in ("worker-cpu", "worker-gpu"):
+        assert services[name]["healthcheck"]["test"] == ["CMD", "labellight", "worker-health"]

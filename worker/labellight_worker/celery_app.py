@@ -1,6 +1,7 @@
 """The Celery worker app: LabelLight's shared configuration, one thin task per job kind, a sweeper."""
 
 import logging
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
@@ -26,8 +27,10 @@ def _set_faiss_threads(**_: object) -> None:
 
 
 @worker_ready.connect
-def _start_sweeper(**_: object) -> None:
-    _sweeper.start()
+def _start_sweeper(sender: Any, **_: object) -> None:
+    """``sender`` is the worker's consumer: the queues it consumes and its pool size scope the sweep."""
+    queues = sorted({q.name for q in sender.task_consumer.queues})
+    _sweeper.start(queues, int(sender.controller.concurrency))
 
 
 @worker_shutting_down.connect

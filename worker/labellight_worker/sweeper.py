@@ -1,9 +1,11 @@
-"""A background thread in the worker's main process that re-sends lost and orphaned jobs."""
+"""A background thread in the worker's main process: re-sends lost and orphaned jobs and records
+whether this worker still runs the jobs it accepts (see labellight.services.job_sweeper)."""
 
 import logging
 import threading
 
-from labellight.services.jobs import sweep
+from labellight.services import worker_health
+from labellight.services.job_sweeper import QueueWatch
 
 log = logging.getLogger(__name__)
 
@@ -14,19 +16,23 @@ class Sweeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="labellight-sweeper", daemon=True)
+    def start(self, queues: list[str], concurrency: int) -> None:
+        watch = QueueWatch(frozenset(queues), concurrency)
+        self._thread = threading.Thread(target=self._loop, args=(watch,), name="labellight-sweeper", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _loop(self) -> None:
-        resend_queued = True  # at start: messages of jobs that were running at a crash may be gone
+    def _loop(self, watch: QueueWatch) -> None:
         while not self._stop.is_set():
             try:
-                sweep(resend_queued=resend_queued)
+                report = watch.sweep()
+                if report.stalled:
+                    log.error("jobs %s waited past the stall limit with a pool process free: this worker "
+                              "accepts jobs but runs none", sorted(report.stalled))
+                worker_health.record(report, sorted(watch.queues), watch.concurrency)
             except Exception:  # a database hiccup must not kill the sweeper
                 log.exception("job sweep failed")
-            resend_queued = False
             self._stop.wait(self.interval_s)
+        worker_health.forget()  # after the last round, so that no report outlives a clean stop

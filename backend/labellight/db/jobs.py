@@ -1,9 +1,10 @@
 """Job rows: create, claim with a lease, heartbeat with progress, finish, cancel, find stale ones."""
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from labellight.db.base import utcnow
@@ -129,5 +130,13 @@ def stale_running_jobs(session: Session) -> list[Job]:
     ))
 
 
-def queued_jobs(session: Session) -> list[Job]:
-    return list(session.scalars(select(Job).where(Job.state == JobState.QUEUED.value).order_by(Job.id)))
+def queued_jobs(session: Session, kinds: Collection[JobKind]) -> list[Job]:
+    return list(session.scalars(
+        select(Job).where(Job.state == JobState.QUEUED.value, Job.kind.in_([k.value for k in kinds])).order_by(Job.id)
+    ))
+
+
+def running_count(session: Session, kinds: Collection[JobKind]) -> int:
+    return int(session.scalar(
+        select(func.count(Job.id)).where(Job.state == JobState.RUNNING.value, Job.kind.in_([k.value for k in kinds]))
+    ) or 0)

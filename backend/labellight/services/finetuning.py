@@ -184,6 +184,7 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
 
     def store() -> tuple[int, int]:
         with session_scope() as session:
+            ctx.confirm_commit(session)  # a cancel after the last step still ships nothing
             row = Backbone(project_id=ctx.project_id, ready=False, config={
                 **base.config, "finetuned_from": base.version, "classes": sorted(set(labeled.y.tolist())),
                 "cv_accuracy": cv.accuracy_finetuned,
@@ -195,10 +196,10 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
     version, backbone_id = project_rows.retry_on_clash(store)
     try:
         embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, {"backbone_id": backbone_id}, ctx.attempt,
-                                   low=_TRAINING_END, high=_EMBED_END)
+                                   progress_floor=ctx.progress_floor, low=_TRAINING_END, high=_EMBED_END)
         embedding.run_embed(embed_ctx)
         ctx.report("train", _EMBED_END, force=True)
-        classifier_version = _train_head(ctx.project_id, backbone_id, labeled, cv)
+        classifier_version = _train_head(ctx, backbone_id, labeled, cv)
     except BaseException:
         # Nothing half-shipped: without its head the new backbone must not become current.
         with session_scope() as session:
@@ -210,7 +211,8 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
     return {"new_backbone_version": version, "classifier_version": classifier_version}
 
 
-def _train_head(project_id: int, backbone_id: int, labeled: _Labeled, cv: CrossValidation) -> int:
+def _train_head(ctx: JobContext, backbone_id: int, labeled: _Labeled, cv: CrossValidation) -> int:
+    project_id = ctx.project_id
     with session_scope() as session:
         backbone = session.get(Backbone, backbone_id)
         if backbone is None:
@@ -225,6 +227,7 @@ def _train_head(project_id: int, backbone_id: int, labeled: _Labeled, cv: CrossV
 
     def store() -> int:
         with session_scope() as session:
+            ctx.confirm_commit(session)  # the head makes the new backbone current: the last point to cancel
             claimed = project_rows.claim_next_version(session, Classifier(
                 project_id=project_id, backbone_id=backbone_id, cv_accuracy=cv.accuracy_finetuned,
                 n_labels=len(cv.y), n_folds=cv.n_folds, metrics=metrics,

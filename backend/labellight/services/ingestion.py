@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
-from labellight.db.job_fence import Fence, hold_for_commit
 from labellight.db.models import Image, Project
 from labellight.db.session import session_scope
 from labellight.ingest.archive import ArchiveRejected, is_archive, iter_archive
@@ -25,7 +24,7 @@ from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
 from labellight.services.embedding import queue_embed_of_current
-from labellight.services.job_context import JobCancelled, JobContext, JobFailed, LeaseLost
+from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import (
     original_key,
@@ -182,12 +181,7 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
 def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
     """Append the pixels and insert the rows in one transaction, only while the job may still commit."""
     with session_scope() as session:
-        fence = hold_for_commit(session, ctx.project_id, ctx.job_id, ctx.attempt, get_settings().job_lease_seconds)
-        if fence is Fence.CANCELLED:
-            raise JobCancelled()
-        if fence is Fence.LOST:
-            raise LeaseLost(f"job {ctx.job_id} attempt {ctx.attempt} may no longer commit: "
-                            "its project or job was deleted, or another attempt runs it")
+        ctx.confirm_commit(session)
         # Only a writer outside the cache lock could have added one of these meanwhile; it stays the copy.
         present = _committed_among(session, ctx.project_id, (a.row.sha256 for a in batch.accepted))
         for accepted in [a for a in batch.accepted if a.row.sha256 in present]:

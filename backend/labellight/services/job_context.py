@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from labellight.config import get_settings
 from labellight.db import jobs as job_rows
+from labellight.db.job_fence import Fence, hold_for_commit
 from labellight.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -34,14 +37,21 @@ class JobContext:
     params: dict[str, Any]
     attempt: int
     min_interval_s: float = 1.0
+    progress_floor: float = 0.0
+    """The fraction already published (by an earlier attempt or run): a resumed job never shows less."""
     _last_beat: float = field(default=0.0, init=False)
     _cancel: bool = field(default=False, init=False)
     _progress: dict[str, Any] = field(default_factory=dict, init=False)
     _lost: bool = field(default=False, init=False)
 
     def report(self, stage: str, fraction: float, *, force: bool = False, **metrics: Any) -> None:
-        """Store progress (at most once per ``min_interval_s`` unless forced); raise if cancelled."""
-        self._progress = {"stage": stage, "fraction": round(min(max(fraction, 0.0), 1.0), 4), **metrics}
+        """Store progress (at most once per ``min_interval_s`` unless forced); raise if cancelled.
+
+        The fraction never goes below ``progress_floor`` nor below an earlier report: a retry that
+        starts over, or a stage that counts from zero, holds the bar where it was until it passes it."""
+        published = max(min(max(fraction, 0.0), 1.0), self.progress_floor)
+        self.progress_floor = published
+        self._progress = {"stage": stage, "fraction": round(published, 4), **metrics}
         self._beat(force)
         if self._cancel:
             raise JobCancelled()
@@ -50,6 +60,19 @@ class JobContext:
         """A cheap cancel check for tight loops: it reads the database at most once per interval."""
         self._beat(False)
         return self._cancel
+
+    def confirm_commit(self, session: Session) -> None:
+        """Call in the transaction that ships the job's result, before it commits: a cancel that arrived
+        before this point ends the job cancelled with nothing shipped (the transaction rolls back); one
+        that arrives later waits for the commit and finds the result shipped."""
+        fence = hold_for_commit(session, self.project_id, self.job_id, self.attempt, get_settings().job_lease_seconds)
+        if fence is Fence.LOST:
+            self._lost = True
+            raise LeaseLost(f"job {self.job_id} attempt {self.attempt} may no longer commit: its project or job "
+                            "was deleted, or another attempt runs it")
+        if fence is Fence.CANCELLED:
+            self._cancel = True
+            raise JobCancelled()
 
     @property
     def progress(self) -> dict[str, Any]:

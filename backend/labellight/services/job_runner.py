@@ -48,7 +48,8 @@ def run_job(job_id: int) -> str:
         job = session.get(Job, job_id)
         if job is None:
             return "skipped"
-        ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts)
+        ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts,
+                         progress_floor=_stored_fraction(job.progress))
         kind = JobKind(job.kind)
     try:
         with ctx.lease_kept():
@@ -64,6 +65,11 @@ def run_job(job_id: int) -> str:
         recorded = job_rows.finish_job(session, job_id, state, attempt=ctx.attempt, result=result, error=error,
                                        progress=progress)
     return state.value if recorded else "lease lost"
+
+
+def _stored_fraction(progress: dict[str, Any] | None) -> float:
+    fraction = (progress or {}).get("fraction")
+    return float(fraction) if isinstance(fraction, int | float) else 0.0
 
 
 def _execute(handler: Handler, ctx: JobContext) -> tuple[JobState, dict[str, Any] | None, str | None]:

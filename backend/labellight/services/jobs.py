@@ -1,23 +1,17 @@
-"""Jobs as users see them: list, read, cancel; and the sweeper that re-sends lost or orphaned jobs."""
+"""Jobs as users see them: list, read, an ingest's per-file report, cancel, retry."""
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labellight.config import get_settings
 from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
-from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import send_job
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.projects import get_project
-from labellight.services.upload_sessions import remove_expired_uploads
-
-log = logging.getLogger(__name__)
 
 
 def list_jobs(session: Session, user: User, project_id: int, limit: int = 100) -> list[Job]:
@@ -74,33 +68,3 @@ def retry_job(session: Session, user: User, job_id: int) -> Job:
     session.commit()
     send_job(JobKind(job.kind), job.id)
     return job
-
-
-def sweep(resend_queued: bool) -> int:
-    """Re-queue running jobs whose lease expired (their worker died); fail those out of attempts; remove
-    expired upload sessions.
-
-    With ``resend_queued`` (at worker start) queued jobs are sent again too: an embedded broker loses
-    the message of a task that was running when its worker was killed. A duplicate is harmless because
-    claiming is atomic."""
-    to_send: list[tuple[JobKind, int]] = []
-    max_attempts = get_settings().job_max_attempts
-    with session_scope() as session:
-        for job in job_rows.stale_running_jobs(session):
-            if job.attempts >= max_attempts:
-                job_rows.finish_job(session, job.id, JobState.FAILED,
-                                    error=f"the worker stopped during this job {job.attempts} times; giving up")
-                continue
-            job.state = JobState.QUEUED.value
-            job.lease_expires_at = None
-            to_send.append((JobKind(job.kind), job.id))
-        if resend_queued:
-            to_send.extend((JobKind(j.kind), j.id) for j in job_rows.queued_jobs(session))
-    for kind, job_id in dict.fromkeys(to_send):
-        send_job(kind, job_id)
-    if to_send:
-        log.info("sweeper sent %d job(s) again", len(to_send))
-    expired = remove_expired_uploads()
-    if expired:
-        log.info("sweeper removed %d expired upload session(s)", expired)
-    return len(to_send)

@@ -136,6 +136,7 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
 
     def store() -> int:
         with session_scope() as session:
+            ctx.confirm_commit(session)  # a cancel after the last step still ships nothing
             row = Backbone(project_id=ctx.project_id, config=config_as_json(shipped), ready=False)
             version = project_rows.claim_next_version(session, row)
             save_state_dict(result.backbone, storage.path(backbone_weights_key(ctx.project_id, version)))
