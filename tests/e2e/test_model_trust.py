@@ -4,7 +4,7 @@ Shapes labeled so that every label holds as many circles as squares and triangle
 cannot beat guessing. The Model page's health panel says so, with chance and the majority class as
 numbers and as a band on the learning curve, and the pretraining's outcome in words; Review offers no
 "Accept" for suspected mislabels and no bulk confirmation of propagated labels; the Jobs list says
-what the pretraining kept.
+what the pretraining kept; Train and Overview carry the same verdict.
 """
 
 import re
@@ -84,6 +84,11 @@ def test_a_useless_model_is_marked_and_review_holds_back(live: LiveApp, page: Pa
     expect(page.get_by_test_id("propagated-confirm")).to_have_count(0)
     page.get_by_test_id("review-view-predictions").click()
     expect(page.get_by_test_id("review-untrusted")).to_be_visible()
+
+    page.goto(f"{live.base_url}/#/projects/{pid}/train")
+    expect(page.get_by_test_id("train-trust")).to_have_attribute("data-trustworthy", "false")
+    page.goto(f"{live.base_url}/#/projects/{pid}")
+    expect(page.get_by_test_id("health-classifier")).to_have_attribute("data-trustworthy", "false")
 
     page.goto(f"{live.base_url}/#/projects/{pid}/jobs")
     row = page.locator(f"[data-testid=job-row][data-job-id='{pretrain['id']}']")

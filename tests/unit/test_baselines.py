@@ -19,7 +19,8 @@ def test_below_chance_and_below_majority_are_not_trusted() -> None:
     below_chance = judge(0.041, support, 2)
     assert not below_chance.trustworthy
     assert below_chance.reason.startswith("no better than chance")
-    assert below_chance.folds_warning is not None and "2 folds" in below_chance.folds_warning
+    assert below_chance.folds_warning is not None
+    assert "2 folds" in below_chance.folds_warning
     below_majority = judge(0.25, support, 5)
     assert not below_majority.trustworthy
     assert "most common class" in below_majority.reason
@@ -30,11 +31,13 @@ def test_a_margin_that_could_be_luck_needs_more_labels() -> None:
     # 7 of 12 right at a 1/3 baseline: P(X >= 7) = 0.066; 8 of 12: 0.019.
     luck = judge(7 / 12, [4, 4, 4], 4)
     assert not luck.trustworthy
-    assert luck.p_value is not None and luck.p_value > SIGNIFICANCE
+    assert luck.p_value is not None
+    assert luck.p_value > SIGNIFICANCE
     assert "label more images" in luck.reason
     enough = judge(8 / 12, [4, 4, 4], 4)
     assert enough.trustworthy
-    assert enough.p_value is not None and enough.p_value <= SIGNIFICANCE
+    assert enough.p_value is not None
+    assert enough.p_value <= SIGNIFICANCE
     # The same share on ten times the labels is no longer luck.
     assert judge(7 / 12, [40, 40, 40], 5).trustworthy
 

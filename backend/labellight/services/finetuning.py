@@ -174,10 +174,10 @@ def run_finetune(ctx: JobContext) -> dict[str, Any]:
     except FinetuneCancelled as exc:
         raise JobCancelled() from exc
     shipped = _ship(ctx, backbone, tuned, config, labeled, cv)
-    return {"kept": "finetuned", **summary, **shipped, **_verdict(cv, compared)}
+    return {"kept": "finetuned", **summary, **shipped, **finetune_verdict(cv, compared)}
 
 
-def _verdict(cv: CrossValidation, compared: str) -> dict[str, Any]:
+def finetune_verdict(cv: CrossValidation, compared: str) -> dict[str, Any]:
     """The shipped fine-tune in words: "helped" only when its accuracy beats guessing, since a gain
     between two scores at chance level is noise."""
     trust = judge(cv.accuracy_finetuned, np.unique(cv.y, return_counts=True)[1].tolist(), cv.n_folds)

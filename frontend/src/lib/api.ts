@@ -69,6 +69,10 @@ export interface FinetuneResult {
   backbone_version: number;
   new_backbone_version?: number;
   classifier_version?: number;
+  /** When kept: whether the fine-tuned model beats guessing, and the baselines it was measured against. */
+  trustworthy?: boolean;
+  chance?: number | null;
+  majority_baseline?: number | null;
 }
 
 export type ModelExportFormat = Schemas['ExportFormat'];
