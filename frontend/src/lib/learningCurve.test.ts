@@ -29,7 +29,7 @@ describe('learning curve geometry', () => {
     expect(one.band).toBe('');
   });
 
-  it('shades the band from chance up to the majority-class baseline of each classifier', () => {
+  it('shades the band up to the majority-class baseline of each classifier, with chance inside it', () => {
     const g = curveGeometry(
       [
         { version: 1, n_labels: 10, cv_accuracy: 0.1, chance: 0.25, majority_baseline: 0.5 },
@@ -38,12 +38,13 @@ describe('learning curve geometry', () => {
       252,
       130,
     );
-    // y = 8 + (1 - a) * 100: majority 58 then 78, chance 83 at both ends.
+    // y = 8 + (1 - a) * 100: majority 58 then 78, chance 83 at both ends, 0% at 108.
     expect(g.majorityLine).toBe('40.0,58.0 240.0,78.0');
     expect(g.chanceLine).toBe('40.0,83.0 240.0,83.0');
-    expect(g.band).toBe('40.0,58.0 240.0,78.0 240.0,83.0 40.0,83.0');
+    expect(g.band).toBe('40.0,58.0 240.0,78.0 240.0,108.0 40.0,108.0');
     // One classifier: the band spans the plot.
     const one = curveGeometry([{ version: 1, n_labels: 9, cv_accuracy: 0.04, chance: 0.1, majority_baseline: 0.27 }], 252, 130);
-    expect(one.band).toBe('40.0,81.0 240.0,81.0 240.0,98.0 40.0,98.0');
+    expect(one.band).toBe('40.0,81.0 240.0,81.0 240.0,108.0 40.0,108.0');
+    expect(one.chanceLine).toBe('40.0,98.0 240.0,98.0');
   });
 });

@@ -22,7 +22,8 @@ export interface CurveGeometry {
   height: number;
   minLabels: number;
   maxLabels: number;
-  /** SVG polygon `points` of the band from chance up to the majority-class baseline ('' without baselines). */
+  /** SVG polygon `points` of the band of no better than guessing: from 0 up to the majority-class baseline, which
+   * is never below chance ('' without baselines). */
   band: string;
   /** SVG polyline `points` of the majority-class baseline, and of chance. */
   majorityLine: string;
@@ -43,7 +44,7 @@ function baselineLines(known: Known[], sx: (n: number) => number, sy: (a: number
   const majority = at((p) => p.majority_baseline ?? 0);
   const chance = at((p) => p.chance ?? 0);
   return {
-    band: majority.length ? svgPoints([...majority, ...[...chance].reverse()]) : '',
+    band: majority.length ? svgPoints([...majority, ...[...majority].reverse().map(([x]): Pt => [x, sy(0)])]) : '',
     majorityLine: svgPoints(majority),
     chanceLine: svgPoints(chance),
   };
