@@ -189,6 +189,8 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
 
     # Review: labels spread to unlabeled neighbours, and a wrong label is flagged.
     propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 20}).json()
+    assert propagated["held_back"] is False, propagated["trust"]
+    propagated = propagated["items"]
     truth = {name_to_id[n]: class_ids[k] for n, k, _ in images}
     assert len(propagated) >= 5
     assert not {p["image"]["id"] for p in propagated} & labeled
@@ -197,7 +199,7 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert sum(truth[p["image"]["id"]] == p["class_id"] for p in propagated) >= 0.6 * len(propagated)
     wrong = next(name_to_id[n] for n, k, _ in images if k == "circle" and name_to_id[n] not in labeled)
     client.put(f"/api/v1/projects/{pid}/labels", json={"image_ids": [wrong], "class_id": class_ids["square"]})
-    suspects = client.get(f"/api/v1/projects/{pid}/mislabels").json()
+    suspects = client.get(f"/api/v1/projects/{pid}/mislabels").json()["items"]
     assert wrong in [m["image"]["id"] for m in suspects[:3]]
     assert next(m for m in suspects if m["image"]["id"] == wrong)["suggested_class_id"] != class_ids["square"]
     model = client.get(f"/api/v1/projects/{pid}/model").json()
@@ -221,7 +223,7 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     # The stored neighbour graph predates the delete: the review aids must still leave the image out.
     groups = client.get(f"/api/v1/projects/{pid}/near-duplicates", params={"threshold": 0.98}).json()
     assert copy_id not in {i["id"] for g in groups for i in g}
-    propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 1000}).json()
+    propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 1000}).json()["items"]
     assert copy_id not in {p["image"]["id"] for p in propagated}
 
 

@@ -5,9 +5,12 @@ from labellight.api.schemas import (
     ClassifierPublic,
     ClassPublic,
     ImagePublic,
+    LearningCurvePoint,
     ProjectPublic,
+    TrustPublic,
 )
 from labellight.db.models import Classifier, Image, LabelClass, Project
+from labellight.services.model_trust import Trust, classifier_baselines
 from labellight.services.projects import ProjectSummary
 
 API = "/api/v1"
@@ -49,3 +52,17 @@ def classifier_public(classifier: Classifier, project: Project) -> ClassifierPub
                             metrics=ClassificationReportPublic.model_validate(classifier.metrics)
                             if classifier.metrics is not None else None,
                             cv_scope=classifier.cv_scope, created_at=classifier.created_at)
+
+
+def trust_public(trust: Trust) -> TrustPublic:
+    base = trust.baselines
+    return TrustPublic(trustworthy=trust.trustworthy, reason=trust.reason, chance=base.chance if base else None,
+                       majority_baseline=base.majority if base else None, n_scored=base.n if base else None,
+                       p_value=trust.p_value, folds_warning=trust.folds_warning)
+
+
+def curve_point(classifier: Classifier) -> LearningCurvePoint:
+    base = classifier_baselines(classifier)
+    return LearningCurvePoint(version=classifier.version, n_labels=classifier.n_labels,
+                              cv_accuracy=classifier.cv_accuracy, chance=base.chance if base else None,
+                              majority_baseline=base.majority if base else None)

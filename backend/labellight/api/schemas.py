@@ -231,16 +231,46 @@ class ClassifierPublic(BaseModel):
     created_at: datetime
 
 
-class LearningCurvePoint(Public):
+class LearningCurvePoint(BaseModel):
     version: int
     n_labels: int
     cv_accuracy: float | None
+    chance: float | None = Field(description="1 / the number of classes among the scored labels")
+    majority_baseline: float | None = Field(description="share of the most common class among the scored labels")
+
+
+class TrustPublic(BaseModel):
+    """Whether the current classifier beats guessing: its cross-validated accuracy reliably above the
+    majority-class baseline (a one-sided binomial test at 5% on the scored labels)."""
+
+    trustworthy: bool
+    reason: str = Field(description="the verdict in plain words")
+    chance: float | None
+    majority_baseline: float | None
+    n_scored: int | None = Field(description="labels the accuracy scores")
+    p_value: float | None = Field(description="P(at least this many right | always the most common class)")
+    folds_warning: str | None = Field(description="set when the folds are too few for a steady estimate")
+
+
+class PretrainingPublic(BaseModel):
+    """How the current backbone's features were pretrained (from its pretrain job's result)."""
+
+    backbone_version: int
+    job_id: int | None
+    kept: str | None = Field(description=(
+        "pretrained: the trained network shipped; initial: the label-free quality check kept the starting "
+        "network; null: no pretrain job on record"))
+    start: str | None = Field(description="random, weights file or state dict (the previous backbone)")
+    reason: str | None
+    finetuned_from: int | None = Field(description="the pretrained backbone a fine-tuned one descends from")
 
 
 class ModelInfoPublic(BaseModel):
     backbone_version: int | None
     classifier: ClassifierPublic | None
     learning_curve: list[LearningCurvePoint]
+    trust: TrustPublic
+    pretraining: PretrainingPublic | None
 
 
 class ClassScorePublic(Public):
@@ -306,6 +336,18 @@ class TentativeLabelPublic(BaseModel):
     confidence: float
 
 
+class MislabelsPublic(BaseModel):
+    trust: TrustPublic
+    held_back: bool = Field(description="true while the classifier is not trustworthy: items is then empty")
+    items: list[MislabelPublic]
+
+
+class PropagatedLabelsPublic(BaseModel):
+    trust: TrustPublic
+    held_back: bool = Field(description="true while the classifier is not trustworthy: items is then empty")
+    items: list[TentativeLabelPublic]
+
+
 class ClassProbabilityPublic(Public):
     class_id: int
     probability: float
@@ -320,6 +362,7 @@ class ReviewItemPublic(BaseModel):
 
 class ReviewPredictionsPublic(BaseModel):
     model_version: str
+    trust: TrustPublic
     total: int
     items: list[ReviewItemPublic]
 

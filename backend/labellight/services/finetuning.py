@@ -23,6 +23,7 @@ from labellight.db.models import Backbone, Classifier, Image, Job, LabelClass, P
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind, JobState
+from labellight.ml.baselines import judge
 from labellight.ml.checkpoint import save_state_dict
 from labellight.ml.classifier import train_linear_head
 from labellight.ml.device import pick_device
@@ -174,7 +175,19 @@ def run_finetune(ctx: JobContext) -> dict[str, Any]:
     except FinetuneCancelled as exc:
         raise JobCancelled() from exc
     shipped = _ship(ctx, backbone, tuned, config, labeled, cv)
-    return {"kept": "finetuned", **summary, **shipped, "reason": f"fine-tuning helped: {compared}"}
+    return {"kept": "finetuned", **summary, **shipped, **finetune_verdict(cv, compared)}
+
+
+def finetune_verdict(cv: CrossValidation, compared: str) -> dict[str, Any]:
+    """The shipped fine-tune in words: "helped" only when its accuracy beats guessing, since a gain
+    between two scores at chance level is noise."""
+    trust = judge(cv.accuracy_finetuned, np.unique(cv.y, return_counts=True)[1].tolist(), cv.n_folds)
+    base = trust.baselines
+    verdict = {"trustworthy": trust.trustworthy, "chance": base.chance if base else None,
+               "majority_baseline": base.majority if base else None}
+    if trust.trustworthy:
+        return {**verdict, "reason": f"fine-tuning helped: {compared}"}
+    return {**verdict, "reason": f"the fine-tuned model scored higher, but it is still {trust.reason}; {compared}"}
 
 
 def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: FinetuneConfig, labeled: _Labeled,

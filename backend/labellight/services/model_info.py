@@ -1,4 +1,4 @@
-"""The project's current backbone and classifier."""
+"""The project's current backbone and classifier, with how far they can be trusted."""
 
 from dataclasses import dataclass
 
@@ -6,7 +6,9 @@ from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Project, User
+from labellight.ml.baselines import Trust
 from labellight.services.classifier_training import learning_curve
+from labellight.services.model_trust import Pretraining, classifier_trust, pretraining
 from labellight.services.projects import get_project
 
 
@@ -16,9 +18,13 @@ class ModelInfo:
     backbone: Backbone | None
     classifier: Classifier | None
     history: list[Classifier]
+    trust: Trust
+    pretraining: Pretraining | None
 
 
 def model_info(session: Session, user: User, project_id: int) -> ModelInfo:
     project = get_project(session, user, project_id)
-    return ModelInfo(project, project_rows.current_backbone(session, project.id),
-                     project_rows.current_classifier(session, project.id), learning_curve(session, project.id))
+    backbone = project_rows.current_backbone(session, project.id)
+    classifier = project_rows.current_classifier(session, project.id)
+    return ModelInfo(project, backbone, classifier, learning_curve(session, project.id), classifier_trust(classifier),
+                     pretraining(session, backbone) if backbone is not None else None)

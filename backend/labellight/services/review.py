@@ -2,9 +2,14 @@
 
 The kNN graph they stand on comes from the embed job (``model_store.neighbour_graph``); a request
 narrows it to the images that still exist and does only the work that depends on the current labels.
+Suspected mislabels and propagated labels are held back while the classifier is not trustworthy
+(:mod:`labellight.services.model_trust`): when a linear head on the same embeddings does no better
+than guessing, the neighbours do not carry the labels either, and their suggestions would undo
+correct labels or spread the most common class.
 """
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -13,11 +18,13 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Image, Project, User
 from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import NeighbourGraph
+from labellight.ml.baselines import Trust
 from labellight.ml.mislabels import suspected_mislabels
 from labellight.ml.propagation import propagate_labels
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.images import images_by_id
 from labellight.services.model_store import Embeddings, embeddings, linear_head, neighbour_graph
+from labellight.services.model_trust import classifier_trust, current_trust
 from labellight.services.predictions import current_models
 from labellight.services.projects import get_project
 
@@ -34,6 +41,21 @@ class TentativeLabel:
     image: Image
     class_id: int
     confidence: float
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Suggestions(Generic[T]):
+    """Review suggestions with the verdict on the classifier; none while it is not trustworthy."""
+
+    trust: Trust
+    items: list[T]
+
+    @property
+    def held_back(self) -> bool:
+        return not self.trust.trustworthy
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,7 @@ class ReviewItem:
 @dataclass(frozen=True)
 class ReviewPage:
     model_version: str
+    trust: Trust
     total: int
     items: list[ReviewItem]
 
@@ -83,26 +106,31 @@ def near_duplicates(session: Session, user: User, project_id: int, threshold: fl
     return [[images[i] for i in group if i in images] for group in groups]
 
 
-def find_mislabels(session: Session, user: User, project_id: int, limit: int) -> list[Mislabel]:
+def find_mislabels(session: Session, user: User, project_id: int, limit: int) -> Suggestions[Mislabel]:
     project = get_project(session, user, project_id)
     emb, y, graph = _labeled_embeddings(session, project)
+    trust = current_trust(session, project.id)
+    if not trust.trustworthy:
+        return Suggestions(trust, [])
     found = suspected_mislabels(emb.vectors, y, graph=graph)[:limit]
     images = images_by_id(session, project.id, [int(emb.ids[m.row]) for m in found])
-    return [Mislabel(images[int(emb.ids[m.row])], m.suggested_label, m.score) for m in found]
+    return Suggestions(trust, [Mislabel(images[int(emb.ids[m.row])], m.suggested_label, m.score) for m in found])
 
 
 def propagated_labels(session: Session, user: User, project_id: int, min_confidence: float,
-                      limit: int) -> list[TentativeLabel]:
+                      limit: int) -> Suggestions[TentativeLabel]:
     """Unlabeled images with the label their labeled neighbours spread to them, most confident first."""
     project = get_project(session, user, project_id)
     emb, y, graph = _labeled_embeddings(session, project)
-    if (y >= 0).sum() == 0:
-        return []
+    trust = current_trust(session, project.id)
+    if not trust.trustworthy or (y >= 0).sum() == 0:
+        return Suggestions(trust, [])
     tentative, confidence = propagate_labels(emb.vectors, y, graph=graph)
     rows = np.flatnonzero((y < 0) & (tentative >= 0) & (confidence >= min_confidence))
     rows = rows[np.argsort(-confidence[rows], kind="stable")][:limit]
     images = images_by_id(session, project.id, [int(emb.ids[r]) for r in rows])
-    return [TentativeLabel(images[int(emb.ids[r])], int(tentative[r]), float(confidence[r])) for r in rows]
+    return Suggestions(trust, [TentativeLabel(images[int(emb.ids[r])], int(tentative[r]), float(confidence[r]))
+                               for r in rows])
 
 
 def review_predictions(session: Session, user: User, project_id: int, class_id: int | None, descending: bool,
@@ -128,4 +156,4 @@ def review_predictions(session: Session, user: User, project_id: int, class_id: 
                         [ClassProbability(int(head.classes[j]), float(probs[r, j]))
                          for j in np.argsort(-probs[r], kind="stable")[:top_k]])
              for r in page if int(emb.ids[r]) in images]
-    return ReviewPage(f"b{backbone.version}.c{classifier.version}", len(rows), items)
+    return ReviewPage(f"b{backbone.version}.c{classifier.version}", classifier_trust(classifier), len(rows), items)

@@ -65,6 +65,10 @@ export interface FinetuneResult {
   backbone_version: number;
   new_backbone_version?: number;
   classifier_version?: number;
+  /** When kept: whether the fine-tuned model beats guessing, and the baselines it was measured against. */
+  trustworthy?: boolean;
+  chance?: number | null;
+  majority_baseline?: number | null;
 }
 
 export type ModelExportFormat = Schemas['ExportFormat'];
@@ -124,7 +128,11 @@ export type EmbeddingMap = Schemas['MapPublic'];
 export type ReviewItem = Schemas['ReviewItemPublic'];
 export type ReviewPage = Schemas['ReviewPredictionsPublic'];
 export type Mislabel = Schemas['MislabelPublic'];
+export type Mislabels = Schemas['MislabelsPublic'];
 export type TentativeLabel = Schemas['TentativeLabelPublic'];
+export type PropagatedLabels = Schemas['PropagatedLabelsPublic'];
+export type Trust = Schemas['TrustPublic'];
+export type Pretraining = Schemas['PretrainingPublic'];
 
 /** A file arriving in chunks: POST /projects/{id}/upload-sessions, then PUT chunks, then complete. */
 export type UploadSession = Schemas['UploadSessionPublic'];
@@ -556,13 +564,15 @@ export function reviewPredictions(
   return call('get', '/projects/{project_id}/predictions/review', { ...inProject(projectId), query: q });
 }
 
-/** Labeled images whose label looks wrong, most suspicious first (409 before embeddings exist). */
-export function suspectedMislabels(projectId: number, limit = 50): Promise<Mislabel[]> {
+/** Labeled images whose label looks wrong, most suspicious first (409 before embeddings exist); held back
+ * (no items) while the classifier is not trustworthy. */
+export function suspectedMislabels(projectId: number, limit = 50): Promise<Mislabels> {
   return call('get', '/projects/{project_id}/mislabels', { ...inProject(projectId), query: { limit } });
 }
 
-/** Labels spread to unlabeled neighbours, most confident first (409 before embeddings exist). */
-export function propagatedLabels(projectId: number, minConfidence = 0, limit = 100): Promise<TentativeLabel[]> {
+/** Labels spread to unlabeled neighbours, most confident first (409 before embeddings exist); held back (no
+ * items) while the classifier is not trustworthy. */
+export function propagatedLabels(projectId: number, minConfidence = 0, limit = 100): Promise<PropagatedLabels> {
   return call('get', '/projects/{project_id}/propagated-labels', {
     ...inProject(projectId),
     query: { min_confidence: minConfidence, limit },

@@ -15,7 +15,7 @@ import {
   type QueryOf,
   type ReviewOrder,
   type Route,
-  type TentativeLabel,
+  type PropagatedLabels,
   type UploadSession,
 } from './api';
 
@@ -28,7 +28,7 @@ describe('API types come from the OpenAPI document', () => {
     expectTypeOf(api.model).returns.resolves.toEqualTypeOf<ModelInfo>();
     expectTypeOf(api.pretrain).returns.resolves.toEqualTypeOf<Job>();
     expectTypeOf(api.revokeToken).returns.resolves.toEqualTypeOf<void>();
-    expectTypeOf(propagatedLabels).returns.resolves.toEqualTypeOf<TentativeLabel[]>();
+    expectTypeOf(propagatedLabels).returns.resolves.toEqualTypeOf<PropagatedLabels>();
     expectTypeOf(uploadSessions.putChunk).returns.resolves.toEqualTypeOf<UploadSession>();
     expectTypeOf(reviewPredictions).parameter(1).toEqualTypeOf<
       QueryOf<'/projects/{project_id}/predictions/review', 'get'> | undefined

@@ -22,6 +22,32 @@ export interface CurveGeometry {
   height: number;
   minLabels: number;
   maxLabels: number;
+  /** SVG polygon `points` of the band of no better than guessing: from 0 up to the majority-class baseline, which
+   * is never below chance ('' without baselines). */
+  band: string;
+  /** SVG polyline `points` of the majority-class baseline, and of chance. */
+  majorityLine: string;
+  chanceLine: string;
+}
+
+type Known = LearningCurvePoint & { cv_accuracy: number };
+type Pt = [number, number];
+const svgPoints = (pts: Pt[]) => pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+
+/** Chance and majority lines at each classifier that has them; one position spans the whole width. */
+function baselineLines(known: Known[], sx: (n: number) => number, sy: (a: number) => number, left: number, w: number) {
+  const rows = known.filter((p) => p.chance !== null && p.majority_baseline !== null);
+  const xs = rows.map((p) => sx(p.n_labels));
+  const spread = xs.length > 0 && Math.max(...xs) > Math.min(...xs);
+  const at = (value: (p: Known) => number): Pt[] =>
+    spread ? rows.map((p, i) => [xs[i]!, sy(value(p))]) : rows.slice(-1).flatMap((p) => [[left, sy(value(p))], [left + w, sy(value(p))]] as Pt[]);
+  const majority = at((p) => p.majority_baseline ?? 0);
+  const chance = at((p) => p.chance ?? 0);
+  return {
+    band: majority.length ? svgPoints([...majority, ...[...majority].reverse().map(([x]): Pt => [x, sy(0)])]) : '',
+    majorityLine: svgPoints(majority),
+    chanceLine: svgPoints(chance),
+  };
 }
 
 /** Points with an accuracy, by number of labels, in a `width` x `height` box with room for axis labels. */
@@ -31,7 +57,7 @@ export function curveGeometry(curve: LearningCurvePoint[], width: number, height
   const w = Math.max(1, width - left - 12);
   const h = Math.max(1, height - top - 22);
   const known = curve
-    .filter((p): p is LearningCurvePoint & { cv_accuracy: number } => p.cv_accuracy !== null && Number.isFinite(p.cv_accuracy))
+    .filter((p): p is Known => p.cv_accuracy !== null && Number.isFinite(p.cv_accuracy))
     .sort((a, b) => a.n_labels - b.n_labels || a.version - b.version);
   const minLabels = known[0]?.n_labels ?? 0;
   const maxLabels = known[known.length - 1]?.n_labels ?? 0;
@@ -39,5 +65,5 @@ export function curveGeometry(curve: LearningCurvePoint[], width: number, height
   const sy = (a: number) => top + (1 - Math.min(1, Math.max(0, a))) * h;
   const dots = known.map((p) => ({ x: sx(p.n_labels), y: sy(p.cv_accuracy), labels: p.n_labels, accuracy: p.cv_accuracy, version: p.version }));
   const points = dots.map((d) => `${d.x.toFixed(1)},${d.y.toFixed(1)}`).join(' ');
-  return { dots, points, left, top, width: w, height: h, minLabels, maxLabels };
+  return { dots, points, left, top, width: w, height: h, minLabels, maxLabels, ...baselineLines(known, sx, sy, left, w) };
 }

@@ -1096,8 +1096,18 @@ export interface components {
         };
         /** LearningCurvePoint */
         LearningCurvePoint: {
+            /**
+             * Chance
+             * @description 1 / the number of classes among the scored labels
+             */
+            chance: number | null;
             /** Cv Accuracy */
             cv_accuracy: number | null;
+            /**
+             * Majority Baseline
+             * @description share of the most common class among the scored labels
+             */
+            majority_baseline: number | null;
             /** N Labels */
             n_labels: number;
             /** Version */
@@ -1129,6 +1139,17 @@ export interface components {
             /** Suggested Class Id */
             suggested_class_id: number;
         };
+        /** MislabelsPublic */
+        MislabelsPublic: {
+            /**
+             * Held Back
+             * @description true while the classifier is not trustworthy: items is then empty
+             */
+            held_back: boolean;
+            /** Items */
+            items: components["schemas"]["MislabelPublic"][];
+            trust: components["schemas"]["TrustPublic"];
+        };
         /** ModelInfoPublic */
         ModelInfoPublic: {
             /** Backbone Version */
@@ -1136,6 +1157,8 @@ export interface components {
             classifier: components["schemas"]["ClassifierPublic"] | null;
             /** Learning Curve */
             learning_curve: components["schemas"]["LearningCurvePoint"][];
+            pretraining: components["schemas"]["PretrainingPublic"] | null;
+            trust: components["schemas"]["TrustPublic"];
         };
         /** NeighbourPublic */
         NeighbourPublic: {
@@ -1176,6 +1199,33 @@ export interface components {
              */
             time_budget_s?: number | null;
         };
+        /**
+         * PretrainingPublic
+         * @description How the current backbone's features were pretrained (from its pretrain job's result).
+         */
+        PretrainingPublic: {
+            /** Backbone Version */
+            backbone_version: number;
+            /**
+             * Finetuned From
+             * @description the pretrained backbone a fine-tuned one descends from
+             */
+            finetuned_from: number | null;
+            /** Job Id */
+            job_id: number | null;
+            /**
+             * Kept
+             * @description pretrained: the trained network shipped; initial: the label-free quality check kept the starting network; null: no pretrain job on record
+             */
+            kept: string | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Start
+             * @description random, weights file or state dict (the previous backbone)
+             */
+            start: string | null;
+        };
         /** ProjectCreate */
         ProjectCreate: {
             /**
@@ -1213,6 +1263,17 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** PropagatedLabelsPublic */
+        PropagatedLabelsPublic: {
+            /**
+             * Held Back
+             * @description true while the classifier is not trustworthy: items is then empty
+             */
+            held_back: boolean;
+            /** Items */
+            items: components["schemas"]["TentativeLabelPublic"][];
+            trust: components["schemas"]["TrustPublic"];
+        };
         /** ReviewItemPublic */
         ReviewItemPublic: {
             /** Class Id */
@@ -1231,6 +1292,7 @@ export interface components {
             model_version: string;
             /** Total */
             total: number;
+            trust: components["schemas"]["TrustPublic"];
         };
         /** SearchResultPublic */
         SearchResultPublic: {
@@ -1334,6 +1396,39 @@ export interface components {
             last_used_at: string | null;
             /** Name */
             name: string;
+        };
+        /**
+         * TrustPublic
+         * @description Whether the current classifier beats guessing: its cross-validated accuracy reliably above the
+         *     majority-class baseline (a one-sided binomial test at 5% on the scored labels).
+         */
+        TrustPublic: {
+            /** Chance */
+            chance: number | null;
+            /**
+             * Folds Warning
+             * @description set when the folds are too few for a steady estimate
+             */
+            folds_warning: string | null;
+            /** Majority Baseline */
+            majority_baseline: number | null;
+            /**
+             * N Scored
+             * @description labels the accuracy scores
+             */
+            n_scored: number | null;
+            /**
+             * P Value
+             * @description P(at least this many right | always the most common class)
+             */
+            p_value: number | null;
+            /**
+             * Reason
+             * @description the verdict in plain words
+             */
+            reason: string;
+            /** Trustworthy */
+            trustworthy: boolean;
         };
         /** UploadOffsetConflict */
         UploadOffsetConflict: {
@@ -3480,7 +3575,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MislabelPublic"][];
+                    "application/json": components["schemas"]["MislabelsPublic"];
                 };
             };
             /** @description the request cannot be done as sent: the message says what to change */
@@ -4422,7 +4517,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TentativeLabelPublic"][];
+                    "application/json": components["schemas"]["PropagatedLabelsPublic"];
                 };
             };
             /** @description the request cannot be done as sent: the message says what to change */

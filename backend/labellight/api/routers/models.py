@@ -8,15 +8,15 @@ from fastapi.responses import FileResponse
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import PathId, parse_ids
-from labellight.api.presenters import classifier_public
+from labellight.api.presenters import classifier_public, curve_point, trust_public
 from labellight.api.schemas import (
     FilePredictionPublic,
     FinetuneRequest,
     JobPublic,
-    LearningCurvePoint,
     MapPublic,
     ModelInfoPublic,
     PredictionPublic,
+    PretrainingPublic,
     PretrainRequest,
     StoredPredictionPublic,
     StoredPredictionsPublic,
@@ -61,7 +61,10 @@ def read_model(project_id: PathId, user: CurrentUser, session: SessionDep) -> Mo
     return ModelInfoPublic(
         backbone_version=info.backbone.version if info.backbone else None,
         classifier=classifier_public(info.classifier, info.project) if info.classifier else None,
-        learning_curve=[LearningCurvePoint.model_validate(c) for c in info.history],
+        learning_curve=[curve_point(c) for c in info.history],
+        trust=trust_public(info.trust),
+        pretraining=PretrainingPublic.model_validate(info.pretraining, from_attributes=True)
+        if info.pretraining else None,
     )
 
 
