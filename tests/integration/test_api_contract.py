@@ -13,6 +13,7 @@ from tests.live_app import LiveApp
 # The event stream never ends (a fuzzer would wait on it); log-out and revoking a token would end the
 # session the run authenticates with.
 SKIPPED_PATHS = r"/events$|/auth/logout$|/tokens/\{token_id\}$"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def _schemathesis() -> str:
@@ -26,7 +27,7 @@ def test_a7_schemathesis_finds_no_server_error_and_no_contract_violation(
     client = signed_up_client(http, "contract@example.com")
     project_with_classes(client, "Contract", ["cat", "dog"])
     run = subprocess.run(
-        [_schemathesis(), "run", f"{app.base_url}/openapi.json",
+        [_schemathesis(), "--config-file", str(CONFIG), "run", f"{app.base_url}/openapi.json",
          "--header", f"Authorization: {client.headers['Authorization']}",
          "--checks", "all",
          # A valid request that the server refuses for a reason no schema can state (a password too easy to
