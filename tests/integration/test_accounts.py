@@ -76,3 +76,31 @@ def test_a10_signup_closed(tmp_path: Path) -> None:
         made = app.cli("create-user", "operator@example.com", "--password", "from the operator")
         assert made.returncode == 0, made.stderr
         assert _login(app.base_url, "operator@example.com", "from the operator").status_code == 200
+
+
+def test_a10_password_change_ends_other_sessions(app: LiveApp, http: ClientFactory) -> None:
+    url = "/api/v1/auth/password"
+    here = http()
+    assert here.post("/api/v1/auth/signup", json={"email": "changer@example.com",
+                                                  "password": "correct horse 1"}).status_code == 201
+    elsewhere = http()
+    assert elsewhere.post("/api/v1/auth/login", json={"email": "changer@example.com",
+                                                      "password": "correct horse 1"}).status_code == 200
+    csrf = {"X-CSRF-Token": here.cookies["ll_csrf"]}
+    api_token = here.post("/api/v1/tokens", json={"name": "script"}, headers=csrf).json()["token"]
+    change = {"current_password": "correct horse 1", "new_password": "battery staple 9"}
+    assert here.post(url, json=change).status_code == 403  # a change like any other: CSRF first
+    wrong = here.post(url, json={**change, "current_password": "not my password"}, headers=csrf)
+    assert wrong.status_code == 400
+    assert "current password is wrong" in wrong.json()["detail"]
+    weak = here.post(url, json={**change, "new_password": "password123"}, headers=csrf)
+    assert weak.status_code == 400
+    assert "too easy to guess" in weak.json()["detail"]
+    assert elsewhere.get("/api/v1/auth/me").status_code == 200  # refused changes end nothing
+    assert here.post(url, json=change, headers=csrf).status_code == 204
+    assert here.get("/api/v1/auth/me").json()["email"] == "changer@example.com"
+    assert elsewhere.get("/api/v1/auth/me").status_code == 401
+    assert httpx.get(f"{app.base_url}/api/v1/projects",
+                     headers={"Authorization": f"Bearer {api_token}"}).status_code == 200
+    assert _login(app.base_url, "changer@example.com", "correct horse 1").status_code == 401
+    assert _login(app.base_url, "changer@example.com", "battery staple 9").status_code == 200

@@ -24,6 +24,11 @@ class SignUp(Credentials):
                                "when sign-up is by invitation")
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024, description="the same policy as at sign-up")
+
+
 class AuthOptionsPublic(BaseModel):
     signup: Literal["open", "invite", "closed"]
 
@@ -36,6 +41,8 @@ class UserPublic(Public):
 
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650, description="the token stops working "
+                                          "this many days (fractions allowed) after it is made; null: never")
 
 
 class TokenPublic(Public):
@@ -43,6 +50,7 @@ class TokenPublic(Public):
     name: str
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None
 
 
 class TokenCreated(TokenPublic):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,10 +89,14 @@ def authenticate(session: Session, email: str, password: str, client: str) -> Us
     return user
 
 
-def issue_token(session: Session, user: User, kind: str, name: str = "") -> IssuedToken:
+def issue_token(session: Session, user: User, kind: str, name: str = "",
+                lifetime: timedelta | None = None) -> IssuedToken:
+    """A new secret of ``kind``; a session lives ``session_days``, an API token ``lifetime`` (None: forever)."""
     prefix = "lls_" if kind == SESSION else "llt_"
     secret = prefix + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=get_settings().session_days) if kind == SESSION else None
+    if kind == SESSION:
+        lifetime = timedelta(days=get_settings().session_days)
+    expires = utcnow() + lifetime if lifetime is not None else None
     token = AuthToken(user_id=user.id, kind=kind, name=name, token_hash=_hash_secret(secret), expires_at=expires)
     session.add(token)
     session.flush()
@@ -104,14 +108,43 @@ def user_for_secret(session: Session, secret: str, kind: str) -> User:
         select(AuthToken).where(AuthToken.token_hash == _hash_secret(secret), AuthToken.kind == kind)
     )
     now = utcnow()
-    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
+    if token is None or token.revoked_at is not None:
         raise Unauthorized("not logged in or the token is invalid")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthorized(_expired_message(token))
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
     user = session.get(User, token.user_id)
     if user is None:
         raise Unauthorized("not logged in or the token is invalid")
     return user
+
+
+def _expired_message(token: AuthToken) -> str:
+    if token.kind == SESSION:
+        return "the session expired: log in again"
+    when = token.expires_at.isoformat(timespec="seconds") if token.expires_at else ""
+    return f"this API token expired at {when}: create a new one in Settings"
+
+
+def change_password(session: Session, user: User, current: str, new: str, client: str,
+                    keep_session: str | None) -> None:
+    """Replace the password after checking the current one (wrong guesses are throttled as log-ins are), and
+    end every browser session of the user but ``keep_session`` (the one asking); API tokens stay valid."""
+    login_throttle.check(user.email, client)
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        login_throttle.record_failure(user.email, client)
+        raise InvalidInput("the current password is wrong") from None
+    if new == current:
+        raise InvalidInput("the new password is the same as the current one: choose another")
+    check_password(new, user.email)
+    user.password_hash = _hasher.hash(new)
+    others = [AuthToken.user_id == user.id, AuthToken.kind == SESSION, AuthToken.revoked_at.is_(None)]
+    if keep_session is not None:
+        others.append(AuthToken.token_hash != _hash_secret(keep_session))
+    session.execute(update(AuthToken).where(*others).values(revoked_at=utcnow()))
 
 
 def revoke_secret(session: Session, secret: str) -> None:

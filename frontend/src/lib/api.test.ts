@@ -11,7 +11,9 @@ function jsonResponse(status: number, body: unknown): Response {
 function clearCookies() {
   for (const c of document.cookie.split(';')) {
     const name = c.split('=')[0]?.trim();
-    if (name) document.cookie = `${name}=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/`;
+    // A __Host- cookie is only replaced by one that is Secure too.
+    const secure = name?.startsWith('__Host-') ? '; secure' : '';
+    if (name) document.cookie = `${name}=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/${secure}`;
   }
 }
 
@@ -58,6 +60,15 @@ describe('api client transport', () => {
     await expect(api.revokeToken(9)).resolves.toBeUndefined();
     expect(lastCall().url).toBe('/api/v1/tokens/9');
     expect(lastCall().headers['X-CSRF-Token']).toBe('tok/en123');
+  });
+
+  it('sends X-CSRF-Token from the __Host-ll_csrf cookie of a server behind HTTPS', async () => {
+    document.cookie = '__Host-ll_csrf=secure123; secure; path=/';
+    fetchMock.mockResolvedValue(new Response(null, { status: 204 }));
+    await api.changePassword('old one', 'new one');
+    expect(lastCall().url).toBe('/api/v1/auth/password');
+    expect(lastCall().headers['X-CSRF-Token']).toBe('secure123');
+    expect(JSON.parse(lastCall().init.body as string)).toEqual({ current_password: 'old one', new_password: 'new one' });
   });
 
   it('does not send the CSRF header on GET, and sends credentials', async () => {

@@ -6,7 +6,8 @@
 import type { components, paths } from './schema';
 
 export const API_BASE = '/api/v1';
-export const CSRF_COOKIE = 'll_csrf';
+// The CSRF token of this session; behind HTTPS the server names the cookie with the __Host- prefix.
+export const CSRF_COOKIES = ['__Host-ll_csrf', 'll_csrf'] as const;
 export const CSRF_HEADER = 'X-CSRF-Token';
 
 // ---------------------------------------------------------------- types (from the OpenAPI document)
@@ -256,7 +257,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function csrfHeaders(method: string): Record<string, string> {
   if (!UNSAFE_METHODS.has(method.toUpperCase())) return {};
-  const token = readCookie(CSRF_COOKIE);
+  const token = CSRF_COOKIES.map(readCookie).find((value) => value !== null) ?? null;
   return token ? { [CSRF_HEADER]: token } : {};
 }
 
@@ -445,11 +446,15 @@ export const api = {
   login: (email: string, password: string) =>
     call('post', '/auth/login', { json: { email, password }, no401Hook: true }),
   logout: () => call('post', '/auth/logout', { no401Hook: true }),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    call('post', '/auth/password', { json: { current_password: currentPassword, new_password: newPassword } }),
   me: () => call('get', '/auth/me', { no401Hook: true }),
 
   // tokens
   listTokens: () => call('get', '/tokens'),
-  createToken: (name: string) => call('post', '/tokens', { json: { name } }),
+  /** `expiresInDays`: null for a token that never expires. */
+  createToken: (name: string, expiresInDays: number | null = null) =>
+    call('post', '/tokens', { json: { name, expires_in_days: expiresInDays } }),
   revokeToken: (tokenId: number) => call('delete', '/tokens/{token_id}', { path: { token_id: tokenId } }),
 
   // projects & classes

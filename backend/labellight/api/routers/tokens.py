@@ -1,4 +1,6 @@
-"""API tokens for REST clients: create (the secret is shown once), list, revoke."""
+"""API tokens for REST clients: create (the secret is shown once, optionally with an expiry), list, revoke."""
+
+from datetime import timedelta
 
 from fastapi import APIRouter, status
 
@@ -18,9 +20,11 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> TokenCreated:
-    issued = accounts.issue_token(session, user, accounts.API, body.name)
-    return TokenCreated(id=issued.token.id, name=issued.token.name, created_at=issued.token.created_at,
-                        last_used_at=None, token=issued.secret)
+    lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days is not None else None
+    issued = accounts.issue_token(session, user, accounts.API, body.name, lifetime)
+    token = issued.token
+    return TokenCreated(id=token.id, name=token.name, created_at=token.created_at, last_used_at=None,
+                        expires_at=token.expires_at, token=issued.secret)
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
