@@ -241,3 +241,61 @@ def test_limits_must_be_positive() -> None:
 
 def test_sha256_hex_is_the_lowercase_hex_digest() -> None:
     assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+# The picture as it is meant to be seen, for each EXIF orientation of the stored pixels (EXIF 2.32, tag 0x0112).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, k=-1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, k=1),
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(UPRIGHT))
+def test_u6_every_exif_orientation_is_applied(orientation: int) -> None:
+    stored = noise(6, 4)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+
+    array = pixels(decode_image(encode(stored, "PNG", exif=exif), LIMITS))
+
+    assert np.array_equal(array, UPRIGHT[orientation](np.asarray(stored)))
+
+
+def _png_rgb16(samples: np.ndarray) -> bytes:
+    """A 16-bit-per-channel RGB PNG (Pillow writes none) holding ``samples`` (height x width x 3)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    height, width, _ = samples.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in samples)
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def test_u6_sixteen_bit_rgb_becomes_eight_bit_rgb() -> None:
+    levels = np.array([0, 1000, 32768, 65535], dtype=np.uint16)
+    samples = np.stack([levels, levels[::-1], np.full(4, 20000, np.uint16)], axis=-1)[None]
+
+    array = pixels(decode_image(_png_rgb16(samples), LIMITS)).astype(int)
+
+    assert np.abs(array - np.round(samples.astype(float) * 255 / 65535)).max() <= 1
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
+def test_u6_animated_png_and_webp_give_their_first_frame_in_rgb(image_format: str) -> None:
+    frames = [Image.new("RGB", (12, 12), RED), Image.new("RGB", (12, 12), BLUE)]
+    params = {"lossless": True} if image_format == "WEBP" else {}
+    data = encode(frames[0], image_format, save_all=True, append_images=frames[1:], duration=100, loop=0, **params)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+
+    array = pixels(decode_image(data, LIMITS))
+
+    assert array.reshape(-1, 3).tolist() == [list(RED)] * 144
