@@ -173,7 +173,6 @@ def test_j9_a_failed_embed_retries_from_the_embed_not_from_pretraining(app: Live
     assert client.post(f"/api/v1/jobs/{embed['id']}/retry").status_code == 202
     done = wait_job(client, embed["id"])
     assert done["state"] == "succeeded", done
-    assert done["attempts"] == 2
 
     jobs = client.get(f"/api/v1/projects/{pid}/jobs").json()
     assert [j["kind"] for j in jobs].count("pretrain") == 1
