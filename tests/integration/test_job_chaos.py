@@ -107,8 +107,10 @@ def test_j4_a_job_that_kills_its_worker_every_time_fails_after_the_attempts(app:
         wait_for(lambda a=attempt: (lambda j: j["state"] == "running" and j["attempts"] == a)(
             client.get(f"/api/v1/jobs/{job['id']}").json()), timeout=180, interval=0.2)
         _restart_worker(app)  # the worker dies in the middle of the job, each time it runs it
+    last_kill = time.monotonic()
 
     failed = wait_job(client, job["id"], timeout=180)
+    print(f"\n[measured] J4: failed for good {time.monotonic() - last_kill:.1f} s after the third kill")
     assert failed["state"] == "failed", failed
     assert failed["attempts"] == 3
     assert "stopped during this job 3 times" in failed["error"]
