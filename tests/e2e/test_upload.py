@@ -130,7 +130,7 @@ def test_chunked_upload_survives_a_dropped_connection(live_chunks: LiveApp, page
     assert len({s[0] for s in states if 0 < s[0] < total}) >= 3, states  # the bar moved on the way
 
 
-def test_cancel_removes_the_partial_uploads(live_chunks: LiveApp, page: Page, tmp_path: Path) -> None:
+def test_u7_cancel_removes_the_partial_uploads(live_chunks: LiveApp, page: Page, tmp_path: Path) -> None:
     project_id = _open_upload_page(page, live_chunks, "cancel@example.com")
     chunks = ChunkRequests(hold=2)
     page.route(re.compile(r".*/api/v1/upload-sessions/[^/]+$"), chunks)

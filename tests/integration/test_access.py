@@ -10,7 +10,7 @@ from tests.api_client import ClientFactory, signed_up_client
 from tests.live_app import LiveApp, live_app
 
 
-def test_routes_need_authentication(app: LiveApp, http: ClientFactory) -> None:
+def test_a1_routes_need_authentication(app: LiveApp, http: ClientFactory) -> None:
     anonymous = http()
     assert anonymous.get("/api/v1/health").json() == {"status": "ok"}
     for method, path in (
@@ -25,7 +25,7 @@ def test_routes_need_authentication(app: LiveApp, http: ClientFactory) -> None:
     assert bogus.get("/api/v1/projects").status_code == 401
 
 
-def test_browser_session_with_csrf(app: LiveApp, http: ClientFactory) -> None:
+def test_a4_browser_session_with_csrf(app: LiveApp, http: ClientFactory) -> None:
     browser = http()
     assert (
         browser.post("/api/v1/auth/signup", json={"email": "Web@Example.com", "password": "short"}).status_code == 400
@@ -51,7 +51,7 @@ def test_browser_session_with_csrf(app: LiveApp, http: ClientFactory) -> None:
     assert right.status_code == 200
 
 
-def test_tokens_are_revocable(app: LiveApp, http: ClientFactory) -> None:
+def test_a3_tokens_are_revocable(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "tokens@example.com")
     created = client.post("/api/v1/tokens", json={"name": "ci"}).json()
     second = http(headers={"Authorization": f"Bearer {created['token']}"})
@@ -139,7 +139,7 @@ def test_a3_api_tokens_may_expire(app: LiveApp, http: ClientFactory) -> None:
     assert client.get("/api/v1/projects").status_code == 200  # a token without expiry goes on
 
 
-def test_other_users_ids_answer_404(app: LiveApp, http: ClientFactory) -> None:
+def test_a2_other_users_ids_answer_404(app: LiveApp, http: ClientFactory) -> None:
     owner = signed_up_client(http, "owner@example.com")
     other = signed_up_client(http, "other@example.com")
     pid = owner.post("/api/v1/projects", json={"name": "Mine"}).json()["id"]

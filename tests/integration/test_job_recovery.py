@@ -40,7 +40,7 @@ def _checkpointed(client: httpx.Client, job_id: int, epochs: int) -> dict[str, A
     return found
 
 
-def test_kill_9_of_the_worker_resumes_from_the_checkpoint(app: LiveApp, http: ClientFactory) -> None:
+def test_j1_kill_9_of_the_worker_resumes_from_the_checkpoint(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "kill@example.com")
     pid = _project_with_images(client)
     job = client.post(f"/api/v1/projects/{pid}/pretrain", json=LONG_RUN).raise_for_status().json()
@@ -60,7 +60,7 @@ def test_kill_9_of_the_worker_resumes_from_the_checkpoint(app: LiveApp, http: Cl
     assert kinds.count("embed") == 1
 
 
-def test_cancel_keeps_the_checkpoint_and_retry_resumes(app: LiveApp, http: ClientFactory) -> None:
+def test_j5_cancel_keeps_the_checkpoint_and_retry_resumes(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "cancel@example.com")
     pid = _project_with_images(client)
     job = client.post(f"/api/v1/projects/{pid}/pretrain", json=LONG_RUN).raise_for_status().json()
@@ -81,7 +81,7 @@ def test_cancel_keeps_the_checkpoint_and_retry_resumes(app: LiveApp, http: Clien
     assert len(done["progress"]["loss_history"]) >= 2
 
 
-def test_a_cancelled_queued_job_never_starts(app: LiveApp, http: ClientFactory, tmp_path: Path) -> None:
+def test_j5_a_cancelled_queued_job_never_starts(app: LiveApp, http: ClientFactory, tmp_path: Path) -> None:
     client = signed_up_client(http, "queued@example.com")
     pid = _project_with_images(client)
     app.stop("worker")

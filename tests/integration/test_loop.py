@@ -242,7 +242,7 @@ def _train_seen_on_event_stream(client: httpx.Client, pid: int) -> bool:
     return False
 
 
-def test_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFactory) -> None:
+def test_u5_bad_uploads_are_reported_and_leave_nothing(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "bad@example.com")
     pid = client.post("/api/v1/projects", json={"name": "Bad"}).raise_for_status().json()["id"]
     nested = zip_of([("inner.png", encode(shape_image("circle", 1)))])

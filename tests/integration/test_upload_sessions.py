@@ -210,7 +210,7 @@ def test_sessions_belong_to_their_user(app: LiveApp, http: ClientFactory) -> Non
     assert http().get(url).status_code == 401
 
 
-def test_cancel_removes_the_partial_file(app: LiveApp, http: ClientFactory) -> None:
+def test_u7_cancel_removes_the_partial_file(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "cancel-up@example.com")
     project_id = _project(client)
     _, archive = _archive(seed=1)

@@ -48,7 +48,7 @@ def test_a_file_that_matches_nothing_is_refused(tmp_path: Path) -> None:
         load_backbone_weights(_trained_like(0), tmp_path / "tensor.pt")
 
 
-def test_pickled_objects_are_not_loaded(tmp_path: Path) -> None:
+def test_a6_pickled_objects_are_not_loaded(tmp_path: Path) -> None:
     torch.save({"conv1.weight": torch.zeros(1), "obj": Path("x")}, tmp_path / "evil.pt")
     with pytest.raises(Exception, match=r"[Ww]eights only load failed"):
         load_backbone_weights(_trained_like(0), tmp_path / "evil.pt")

@@ -38,7 +38,7 @@ class _Unsaveable:
         raise RuntimeError("cannot be saved")
 
 
-def test_failed_write_keeps_previous_file(tmp_path: Path) -> None:
+def test_j2_failed_write_keeps_previous_file(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     save_state_dict({"w": torch.zeros(1)}, path)
     with pytest.raises(RuntimeError, match="cannot be saved"):
@@ -47,7 +47,7 @@ def test_failed_write_keeps_previous_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
 
 
-def test_load_refuses_non_state_dict(tmp_path: Path) -> None:
+def test_a6_load_refuses_non_state_dict(tmp_path: Path) -> None:
     torch.save(torch.zeros(2), tmp_path / "tensor.pt")
     with pytest.raises(ValueError, match="does not hold a state dict"):
         load_state_dict(tmp_path / "tensor.pt")

@@ -90,7 +90,7 @@ def test_ddp_resumes_a_checkpoint_and_matches_the_single_process_run(tmp_path: P
     assert not result.backbone.training
 
 
-def test_cancel_stops_every_process_at_one_step_and_keeps_the_checkpoint(tmp_path: Path) -> None:
+def test_j5_cancel_stops_every_process_at_one_step_and_keeps_the_checkpoint(tmp_path: Path) -> None:
     config = _config(epochs=20)
     checkpoint_path = tmp_path / "ddp.pt"
     spec = _spec(tmp_path, config, checkpoint=str(checkpoint_path))

@@ -121,7 +121,7 @@ def test_is_archive_trusts_a_tar_name_only_for_a_compressed_head_too_short_to_re
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/evil.jpg", "a/../../b.jpg", "..\\..\\win.jpg"])
-def test_zip_slip_names_never_touch_the_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_u3_zip_slip_names_never_touch_the_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    name: str) -> None:
     workdir = tmp_path / "work" / "deep"
     workdir.mkdir(parents=True)
@@ -135,14 +135,14 @@ def test_zip_slip_names_never_touch_the_filesystem(tmp_path: Path, monkeypatch: 
     assert found[name] == ArchiveMember(name, b"payload", None)
 
 
-def test_duplicate_names_are_all_yielded(tmp_path: Path) -> None:
+def test_u3_duplicate_names_are_all_yielded(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="Duplicate name"):
         path = write_zip(tmp_path / "dup.zip", [("a.jpg", b"one"), ("a.jpg", b"two")])
 
     assert [member.data for member in iter_archive(path, LIMITS)] == [b"one", b"two"]
 
 
-def test_zip_symlinks_and_devices_are_refused(tmp_path: Path) -> None:
+def test_u3_zip_symlinks_and_devices_are_refused(tmp_path: Path) -> None:
     link = zipfile.ZipInfo("link.jpg")
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
     fifo = zipfile.ZipInfo("fifo.jpg")
@@ -158,7 +158,7 @@ def test_zip_symlinks_and_devices_are_refused(tmp_path: Path) -> None:
     assert found["plain.jpg"].data == b"ok"
 
 
-def test_tar_links_and_devices_are_refused(tmp_path: Path) -> None:
+def test_u3_tar_links_and_devices_are_refused(tmp_path: Path) -> None:
     path = write_tar(tmp_path / "links.tar", [
         (tar_info("sym.jpg", kind=tarfile.SYMTYPE, linkname="/etc/passwd"), b""),
         (tar_info("hard.jpg", kind=tarfile.LNKTYPE, linkname="sym.jpg"), b""),
@@ -174,7 +174,7 @@ def test_tar_links_and_devices_are_refused(tmp_path: Path) -> None:
         "fifo.jpg": SPECIAL_FILE_REJECTION, "ok.jpg": None}
 
 
-def test_nested_archives_are_refused_not_expanded(tmp_path: Path) -> None:
+def test_u2_nested_archives_are_refused_not_expanded(tmp_path: Path) -> None:
     inner_zip = write_zip(tmp_path / "inner.zip", [("a.jpg", b"x")]).read_bytes()
     inner_tgz = write_tar(tmp_path / "inner.tgz", [(tar_info("a.jpg", b"x" * 600), b"x" * 600)], "w:gz").read_bytes()
     path = write_zip(tmp_path / "outer.zip", [("inner.zip", inner_zip), ("renamed.jpg", inner_tgz), ("ok.jpg", b"ok")])
@@ -194,7 +194,7 @@ def test_hidden_files_and_os_junk_are_skipped_silently(tmp_path: Path) -> None:
     assert sorted(members(path)) == ["./dir/kept.jpg", "kept.jpg"]
 
 
-def test_a_zip_bomb_is_stopped_by_the_byte_budget_without_reading_it_all(zero_bomb: Path) -> None:
+def test_u2_a_zip_bomb_is_stopped_by_the_byte_budget_without_reading_it_all(zero_bomb: Path) -> None:
     limits = IngestLimits(max_file_bytes=200 * MiB, max_archive_bytes=4 * MiB)
     tracemalloc.start()
     try:
@@ -207,7 +207,7 @@ def test_a_zip_bomb_is_stopped_by_the_byte_budget_without_reading_it_all(zero_bo
     assert peak < 20 * MiB
 
 
-def test_a_zip_bomb_member_over_the_file_limit_is_refused_by_its_declared_size(zero_bomb: Path) -> None:
+def test_u2_a_zip_bomb_member_over_the_file_limit_is_refused_by_its_declared_size(zero_bomb: Path) -> None:
     found = members(zero_bomb, IngestLimits(max_file_bytes=10 * MiB))
 
     assert found["zeros.jpg"].data is None
@@ -248,7 +248,7 @@ def test_an_oversized_tar_header_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
-def test_the_entry_count_is_limited(tmp_path: Path, kind: str) -> None:
+def test_u2_the_entry_count_is_limited(tmp_path: Path, kind: str) -> None:
     if kind == "zip":
         path = write_zip(tmp_path / "many.zip", [(f"{i}.jpg", b"x") for i in range(11)])
     else:
@@ -259,7 +259,7 @@ def test_the_entry_count_is_limited(tmp_path: Path, kind: str) -> None:
     assert len(members(path, IngestLimits(max_archive_entries=11))) == 11
 
 
-def test_a_corrupt_zip_member_is_refused_and_the_others_kept(tmp_path: Path) -> None:
+def test_u5_a_corrupt_zip_member_is_refused_and_the_others_kept(tmp_path: Path) -> None:
     path = write_zip(tmp_path / "crc.zip", [("bad.jpg", b"A" * 100), ("good.jpg", b"B" * 100)], zipfile.ZIP_STORED)
     raw = path.read_bytes()
     path.write_bytes(raw.replace(b"A" * 100, b"A" * 99 + b"Z", 1))

@@ -71,7 +71,7 @@ def test_every_allowed_format_decodes(image_format: str) -> None:
     ],
     ids=["html", "svg", "pdf", "eps", "eps-binary", "empty"],
 )
-def test_non_images_renamed_jpg_are_refused_by_the_allowlist(data: bytes) -> None:
+def test_u4_non_images_renamed_jpg_are_refused_by_the_allowlist(data: bytes) -> None:
     with pytest.raises(ImageRejected) as caught:
         decode_image(data, LIMITS)
 
@@ -79,13 +79,13 @@ def test_non_images_renamed_jpg_are_refused_by_the_allowlist(data: bytes) -> Non
     assert "format allowlist" in caught.value.reason
 
 
-def test_a_format_outside_the_allowlist_is_refused_even_when_pillow_reads_it() -> None:
+def test_u4_a_format_outside_the_allowlist_is_refused_even_when_pillow_reads_it() -> None:
     with pytest.raises(ImageRejected, match="format allowlist"):
         decode_image(encode(noise(8, 8), "PPM"), LIMITS)
 
 
 @pytest.mark.parametrize("side", [30_000, 10_000, 8_000])
-def test_pixel_bombs_are_refused_from_the_header_without_decoding(
+def test_u1_pixel_bombs_are_refused_from_the_header_without_decoding(
     side: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 30000^2 passes Pillow's own error threshold, 10000^2 its warning threshold, 8000^2 only ours.
@@ -107,7 +107,7 @@ def test_pixel_bombs_are_refused_from_the_header_without_decoding(
     assert peak < 50 * 2**20
 
 
-def test_our_pixel_limit_names_the_declared_size() -> None:
+def test_u1_our_pixel_limit_names_the_declared_size() -> None:
     with pytest.raises(ImageRejected) as caught:
         decode_image(encode(noise(40, 30), "PNG"), IngestLimits(max_pixels=1000))
 
@@ -122,7 +122,7 @@ def test_a_file_over_the_byte_limit_is_refused() -> None:
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
-def test_truncated_files_are_refused_with_a_reason(image_format: str) -> None:
+def test_u5_truncated_files_are_refused_with_a_reason(image_format: str) -> None:
     data = encode(noise(128, 96), image_format)
 
     with pytest.raises(ImageRejected) as caught:
@@ -131,14 +131,14 @@ def test_truncated_files_are_refused_with_a_reason(image_format: str) -> None:
     assert caught.value.reason
 
 
-def test_truncated_jpeg_says_so() -> None:
+def test_u5_truncated_jpeg_says_so() -> None:
     data = encode(noise(128, 96), "JPEG")
 
     with pytest.raises(ImageRejected, match="corrupt or truncated image"):
         decode_image(data[: len(data) // 2], LIMITS)
 
 
-def test_exif_orientation_6_rotates_clockwise() -> None:
+def test_u6_exif_orientation_6_rotates_clockwise() -> None:
     source = Image.new("RGB", (40, 20), BLUE)
     source.paste(RED, (0, 0, 20, 20))  # left half red
     exif = Image.Exif()
@@ -153,7 +153,7 @@ def test_exif_orientation_6_rotates_clockwise() -> None:
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "TIFF"])
-def test_cmyk_becomes_rgb(image_format: str) -> None:
+def test_u6_cmyk_becomes_rgb(image_format: str) -> None:
     cmyk_red = Image.new("CMYK", (16, 16), (0, 255, 255, 0))
 
     array = pixels(decode_image(encode(cmyk_red, image_format), LIMITS)).astype(int)
@@ -162,7 +162,7 @@ def test_cmyk_becomes_rgb(image_format: str) -> None:
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "TIFF"])
-def test_sixteen_bit_grayscale_is_scaled_not_clipped(image_format: str) -> None:
+def test_u6_sixteen_bit_grayscale_is_scaled_not_clipped(image_format: str) -> None:
     samples = np.array([[0, 1000, 32768, 65535]], dtype=np.uint16)
     source = Image.fromarray(samples)
     assert source.mode.startswith("I;16")
@@ -173,7 +173,7 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped(image_format: str) -> None:
     assert (array == array[..., :1]).all()
 
 
-def test_palette_with_transparency_is_composited_on_white() -> None:
+def test_u6_palette_with_transparency_is_composited_on_white() -> None:
     source = Image.new("P", (8, 8), 0)
     source.putpalette([0, 0, 0, *RED])
     source.paste(1, (0, 0, 4, 8))  # left half opaque red, right half transparent black
@@ -189,14 +189,14 @@ def test_palette_with_transparency_is_composited_on_white() -> None:
     ("LA", (0, 0), (255, 255, 255)),
     ("LA", (0, 255), (0, 0, 0)),
 ])
-def test_alpha_is_composited_on_white(mode: str, colour: tuple[int, ...], expected: tuple[int, ...]) -> None:
+def test_u6_alpha_is_composited_on_white(mode: str, colour: tuple[int, ...], expected: tuple[int, ...]) -> None:
     array = pixels(decode_image(encode(Image.new(mode, (4, 4), colour), "PNG"), LIMITS)).astype(int)
 
     assert np.abs(array - expected).max() <= 1
 
 
 @pytest.mark.parametrize(("mode", "image_format"), [("L", "PNG"), ("L", "JPEG"), ("1", "BMP"), ("1", "TIFF")])
-def test_grayscale_and_bilevel_become_gray_rgb(mode: str, image_format: str) -> None:
+def test_u6_grayscale_and_bilevel_become_gray_rgb(mode: str, image_format: str) -> None:
     source = Image.new(mode, (10, 10), 0)
     source.paste(255 if mode == "L" else 1, (0, 0, 5, 10))
 
@@ -207,7 +207,7 @@ def test_grayscale_and_bilevel_become_gray_rgb(mode: str, image_format: str) -> 
     assert array[:, -1].max() < 55
 
 
-def test_animated_gif_gives_its_first_frame_in_rgb() -> None:
+def test_u6_animated_gif_gives_its_first_frame_in_rgb() -> None:
     frames = [Image.new("RGB", (12, 12), RED), Image.new("RGB", (12, 12), BLUE)]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
@@ -216,7 +216,7 @@ def test_animated_gif_gives_its_first_frame_in_rgb() -> None:
     assert array.reshape(-1, 3).tolist() == [list(RED)] * 144
 
 
-def test_mpo_from_a_phone_camera_is_a_jpeg() -> None:
+def test_u6_mpo_from_a_phone_camera_is_a_jpeg() -> None:
     frames = [Image.new("RGB", (12, 8), RED), Image.new("RGB", (12, 8), BLUE)]
 
     decoded = decode_image(encode(frames[0], "MPO", save_all=True, append_images=frames[1:]), LIMITS)
@@ -241,3 +241,61 @@ def test_limits_must_be_positive() -> None:
 
 def test_sha256_hex_is_the_lowercase_hex_digest() -> None:
     assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+# The picture as it is meant to be seen, for each EXIF orientation of the stored pixels (EXIF 2.32, tag 0x0112).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, k=-1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, k=1),
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(UPRIGHT))
+def test_u6_every_exif_orientation_is_applied(orientation: int) -> None:
+    stored = noise(6, 4)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+
+    array = pixels(decode_image(encode(stored, "PNG", exif=exif), LIMITS))
+
+    assert np.array_equal(array, UPRIGHT[orientation](np.asarray(stored)))
+
+
+def _png_rgb16(samples: np.ndarray) -> bytes:
+    """A 16-bit-per-channel RGB PNG (Pillow writes none) holding ``samples`` (height x width x 3)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    height, width, _ = samples.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in samples)
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def test_u6_sixteen_bit_rgb_becomes_eight_bit_rgb() -> None:
+    levels = np.array([0, 1000, 32768, 65535], dtype=np.uint16)
+    samples = np.stack([levels, levels[::-1], np.full(4, 20000, np.uint16)], axis=-1)[None]
+
+    array = pixels(decode_image(_png_rgb16(samples), LIMITS)).astype(int)
+
+    assert np.abs(array - np.round(samples.astype(float) * 255 / 65535)).max() <= 1
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
+def test_u6_animated_png_and_webp_give_their_first_frame_in_rgb(image_format: str) -> None:
+    frames = [Image.new("RGB", (12, 12), RED), Image.new("RGB", (12, 12), BLUE)]
+    params = {"lossless": True} if image_format == "WEBP" else {}
+    data = encode(frames[0], image_format, save_all=True, append_images=frames[1:], duration=100, loop=0, **params)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+
+    array = pixels(decode_image(data, LIMITS))
+
+    assert array.reshape(-1, 3).tolist() == [list(RED)] * 144

@@ -21,7 +21,7 @@ MakeArchive = Callable[[Path, tuple[str, ...]], Path]
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_member_names_lose_control_and_bidi_characters(name: str) -> None:
+def test_u8_member_names_lose_control_and_bidi_characters(name: str) -> None:
     cleaned = member_display_name(f"folder/{name}")
     assert cleaned.startswith("folder/")
     assert cleaned.isprintable()
@@ -54,7 +54,7 @@ def _tar(path: Path, names: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.parametrize("make", [_zip, _tar])
-def test_ingest_reports_archive_entries_under_clean_names(make: MakeArchive, tmp_path: Path) -> None:
+def test_u8_ingest_reports_archive_entries_under_clean_names(make: MakeArchive, tmp_path: Path) -> None:
     archive = make(tmp_path / "upload", IN_ARCHIVES)
     reported = [name for name, _, _ in ingestion._members("up.zip", archive)]
     assert reported == [f"up.zip/dir/{safe_display_name(name)}" for name in IN_ARCHIVES]

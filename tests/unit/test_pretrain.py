@@ -81,7 +81,7 @@ def test_tiny_dataset_clips_batch_size() -> None:
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "lars"])
-def test_resume_reproduces_an_uninterrupted_run(optimizer: str) -> None:
+def test_j8_resume_reproduces_an_uninterrupted_run(optimizer: str) -> None:
     pixels = _pixels()
     config = _config(epochs=2, optimizer=optimizer, predictor_lr_scale=10.0)
     full = pretrain(pixels, config, device=CPU)
@@ -113,7 +113,7 @@ class _StepClock:
         return self.now
 
 
-def test_checkpoint_within_an_epoch_resumes_to_the_same_next_step() -> None:
+def test_j8_checkpoint_within_an_epoch_resumes_to_the_same_next_step() -> None:
     pixels = _pixels(48)  # 6 steps per epoch
     config = _config(epochs=1)
     full_run: list[dict[str, object]] = []
