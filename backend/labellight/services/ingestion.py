@@ -17,7 +17,7 @@ from labellight.ingest.hashing import sha256_hex
 from labellight.ingest.limits import IngestLimits
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
-from labellight.services.embedding import queue_embed_of_current
+from labellight.services.embedding import queue_features_for_new_images
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import original_key, pixel_cache_key, thumbnail_key, upload_prefix
@@ -78,7 +78,7 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
             raise
     storage.delete_tree(upload_prefix(ctx.project_id, ctx.job_id))
     if batch.rows:
-        queue_embed_of_current(ctx.project_id)
+        queue_features_for_new_images(ctx.project_id)
     report = [dict(entry) for entry in batch.report]
     for entry, row in zip((e for e in report if e["status"] == "accepted"), batch.rows, strict=False):
         entry["image_id"] = row.id
