@@ -12,9 +12,10 @@ from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp, live_app
 from tests.synthetic_images import dataset, zip_of
 
-# Projects start from scratch (no frozen ImageNet start): these runs are about recovery, on a small fast network.
+# Projects start from scratch (no frozen ImageNet start) with a 64-px cache: these runs are about recovery, on a
+# small fast network.
 FAST_RECOVERY = {"LABELLIGHT_JOB_LEASE_SECONDS": "15", "LABELLIGHT_SWEEP_INTERVAL_SECONDS": "1",
-                 "LABELLIGHT_PRETRAINED": "false"}
+                 "LABELLIGHT_PRETRAINED": "false", "LABELLIGHT_CACHE_IMAGE_SIZE": "64"}
 LONG_RUN = {"epochs": 12, "batch_size": 8, "image_size": 32}
 
 
