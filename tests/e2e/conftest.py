@@ -25,7 +25,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    with live_app(tmp_path_factory.mktemp("labellight-e2e")) as app:
+    # The pages are driven through pretraining a small network from scratch (fast on a CPU), so projects do
+    # not get the frozen ImageNet start here; tests/integration/test_loop.py covers the pretrained default.
+    with live_app(tmp_path_factory.mktemp("labellight-e2e"), {"LABELLIGHT_PRETRAINED": "false"}) as app:
         yield app
 
 

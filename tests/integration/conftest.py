@@ -20,7 +20,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with ExitStack() as stack:
         env = stack.enter_context(production_services()) if request.param == "production" else {}
         # Classifier versions in these tests come from explicit training only (test_job_recovery covers auto).
-        yield stack.enter_context(live_app(data_dir, {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0"}))
+        # A module's APP_ENV adds its own settings (e.g. projects started from scratch).
+        module_env = getattr(request.module, "APP_ENV", {})
+        yield stack.enter_context(live_app(data_dir, {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0", **module_env}))
 
 
 @contextmanager

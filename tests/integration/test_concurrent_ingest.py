@@ -17,6 +17,9 @@ from tests.live_app import LiveApp
 from tests.pixel_cache_lock import pixel_cache_held
 from tests.synthetic_images import dataset, zip_of
 
+# Ingests only: no embed jobs of the pretrained start beside them in the two worker processes.
+APP_ENV = {"LABELLIGHT_PRETRAINED": "false"}
+
 
 def _archive(seed: int) -> tuple[int, bytes]:
     images = dataset(per_class=5, seed=seed)

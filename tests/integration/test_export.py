@@ -17,6 +17,9 @@ from tests.api_client import ClientFactory, project_with_classes, signed_up_clie
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image
 
 TOLERANCE = 1e-4
+# Exports of a backbone BYOL-trained from scratch (a small fast network; version 1 comes from pretraining):
+# projects do not get the frozen ImageNet start here (tests/integration/test_loop.py covers it).
+APP_ENV = {"LABELLIGHT_PRETRAINED": "false"}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from tests.api_client import ClientFactory, project_with_classes, signed_up_clie
 from tests.synthetic_images import CLASSES, WHITE_SHAPES, dataset, encode, shape_image, white_shapes
 
 FINAL = {"succeeded", "failed", "cancelled"}
+# Fine-tuning a backbone BYOL-trained from scratch (a small fast network; version 1 comes from pretraining) on a
+# 64-px cache: projects do not get the frozen ImageNet start here (tests/integration/test_loop.py covers it).
+APP_ENV = {"LABELLIGHT_PRETRAINED": "false", "LABELLIGHT_CACHE_IMAGE_SIZE": "64"}
 
 
 @dataclass(frozen=True)

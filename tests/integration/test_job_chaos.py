@@ -31,6 +31,9 @@ FAST_RECOVERY = {
     "LABELLIGHT_SWEEP_INTERVAL_SECONDS": "1",
     "LABELLIGHT_JOB_MAX_ATTEMPTS": "3",
     "LABELLIGHT_AUTO_TRAIN_EVERY": "0",
+    # Projects start from scratch with a 64-px cache: what these tests check is not the pretrained start.
+    "LABELLIGHT_PRETRAINED": "false",
+    "LABELLIGHT_CACHE_IMAGE_SIZE": "64",
 }
 LONG_RUN = {"epochs": 50, "batch_size": 8, "image_size": 32}
 SHORT_RUN = {"epochs": 3, "batch_size": 8, "image_size": 32}

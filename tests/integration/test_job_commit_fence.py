@@ -43,6 +43,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[U
     for name in [k for k in os.environ if k.startswith("LABELLIGHT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("LABELLIGHT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LABELLIGHT_PRETRAINED", "false")  # the cancel is checked on a small scratch run
+    monkeypatch.setenv("LABELLIGHT_CACHE_IMAGE_SIZE", "64")
     _clear_caches()
     try:
         upgrade_to_head()

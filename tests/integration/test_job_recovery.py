@@ -12,7 +12,10 @@ from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp, live_app
 from tests.synthetic_images import dataset, zip_of
 
-FAST_RECOVERY = {"LABELLIGHT_JOB_LEASE_SECONDS": "15", "LABELLIGHT_SWEEP_INTERVAL_SECONDS": "1"}
+# Projects start from scratch (no frozen ImageNet start) with a 64-px cache: these runs are about recovery, on a
+# small fast network.
+FAST_RECOVERY = {"LABELLIGHT_JOB_LEASE_SECONDS": "15", "LABELLIGHT_SWEEP_INTERVAL_SECONDS": "1",
+                 "LABELLIGHT_PRETRAINED": "false", "LABELLIGHT_CACHE_IMAGE_SIZE": "64"}
 LONG_RUN = {"epochs": 12, "batch_size": 8, "image_size": 32}
 
 
@@ -130,7 +133,7 @@ def test_continued_pretraining_on_a_time_budget_is_guarded(app: LiveApp, http: C
     first = client.post(f"/api/v1/projects/{pid}/pretrain", json={"epochs": 1, "image_size": 32}).json()
     first_result = wait_job(client, first["id"])["result"]
     assert first_result["start"] == "random"
-    assert first_result["start_reason"].startswith("auto: no weights file on the server")
+    assert first_result["start_reason"].startswith("auto: no ImageNet weights on the server")
     wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 1)
 
     job = client.post(f"/api/v1/projects/{pid}/pretrain", json={"start": "previous", "time_budget_s": 15}).json()

@@ -22,7 +22,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     data_dir: Path = tmp_path_factory.mktemp(f"labellight-deletion-{request.param}")
     with ExitStack() as stack:
         env = stack.enter_context(production_services()) if request.param == "production" else {}
-        live = stack.enter_context(live_app(data_dir, {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0"}))
+        settings = {**env, "LABELLIGHT_AUTO_TRAIN_EVERY": "0", "LABELLIGHT_PRETRAINED": "false"}
+        live = stack.enter_context(live_app(data_dir, settings))
         live.stop("worker")
         live.spawn("worker", "worker", "--concurrency", "1")
         yield live

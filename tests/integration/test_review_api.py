@@ -14,6 +14,9 @@ from tests.synthetic_images import CLASSES, dataset, zip_of
 # The review page reads stored embeddings and the head: nothing database-specific, so embedded mode is enough.
 pytestmark = pytest.mark.parametrize("app", ["embedded"], indirect=True)
 
+# Review aids on a backbone BYOL-trained from scratch (version 1 comes from pretraining): projects do not
+# get the frozen ImageNet start here (tests/integration/test_loop.py covers it).
+APP_ENV = {"LABELLIGHT_PRETRAINED": "false"}
 PER_CLASS = 8
 LABELED_PER_CLASS = 3
 

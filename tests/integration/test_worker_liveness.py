@@ -20,6 +20,9 @@ QUICK_SUPERVISION = {
     "LABELLIGHT_SWEEP_INTERVAL_SECONDS": "1",
     "LABELLIGHT_REQUEUE_AFTER_SECONDS": "4",
     "LABELLIGHT_WORKER_STALL_SECONDS": "12",
+    # Projects start from scratch with a 64-px cache: what these tests check is not the pretrained start.
+    "LABELLIGHT_PRETRAINED": "false",
+    "LABELLIGHT_CACHE_IMAGE_SIZE": "64",
 }
 LONG_RUN = {"epochs": 6, "batch_size": 8, "image_size": 32}
 

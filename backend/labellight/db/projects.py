@@ -50,6 +50,11 @@ def current_backbone(session: Session, project_id: int) -> Backbone | None:
     )
 
 
+def has_backbone(session: Session, project_id: int) -> bool:
+    """Whether the project has any backbone version, embedded or not yet."""
+    return session.scalar(select(Backbone.id).where(Backbone.project_id == project_id).limit(1)) is not None
+
+
 def current_classifier(session: Session, project_id: int) -> Classifier | None:
     return session.scalar(
         select(Classifier).where(Classifier.project_id == project_id)

@@ -61,9 +61,10 @@ class NarrowResNet(ResNet):  # type: ignore[misc]
                 nn.init.zeros_(m.bias)
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 (Tan & Le 2019; the TensorFlow "lite" variant: ReLU6, no squeeze-excitation,
-    fixed stem and head) as laid out by timm's ``tf_efficientnet_lite0``: TensorFlow "same" padding
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite0..4 (Tan & Le 2019; the TensorFlow "lite" variant: ReLU6, no squeeze-excitation,
+    fixed stem and head; ``variant`` 0-4 scales depth and width) as laid out by timm's
+    ``tf_efficientnet_lite<variant>``: TensorFlow "same" padding
     and BatchNorm eps 1e-3, so the TensorFlow release's ImageNet weights compute what they were
     trained to compute. timm builds the layers; nothing is ever downloaded.
 
@@ -87,11 +88,13 @@ class EfficientNetLite0(nn.Module):
     conv_head: nn.Module
     bn2: nn.Module
 
-    def __init__(self) -> None:
+    def __init__(self, variant: int = 0) -> None:
         super().__init__()
         import timm  # here, not at the top: seconds to import, and only this backbone needs it
 
-        net = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+        if variant not in range(5):
+            raise ValueError(f"EfficientNet-Lite variants are 0-4, got {variant}")
+        net = timm.create_model(f"tf_efficientnet_lite{variant}", pretrained=False, num_classes=0)
         self.conv_stem, self.bn1 = net.get_submodule("conv_stem"), net.get_submodule("bn1")
         self.blocks = net.get_submodule("blocks")
         self.conv_head, self.bn2 = net.get_submodule("conv_head"), net.get_submodule("bn2")
@@ -126,11 +129,11 @@ def build_backbone(name: str = "resnet18", small_images: bool = True) -> tuple[n
     ``small_images`` adapts the stem for inputs of roughly 32-64 px (as in SimCLR/BYOL CIFAR
     setups): a 3x3 stride-1 first convolution and no max-pool, so the feature maps are not
     shrunk 4x before the first residual stage. ResNets only: EfficientNet-Lite0 keeps its native
-    stem whatever ``small_images`` says (see :class:`EfficientNetLite0`).
+    stem whatever ``small_images`` says (see :class:`EfficientNetLite`).
     """
     feature_dim = feature_dim_of(name)
     if name == EFFICIENTNET_LITE0:
-        return EfficientNetLite0(), feature_dim
+        return EfficientNetLite(), feature_dim
     model: ResNet
     model = NarrowResNet(_NARROW_RESNET18[name]) if name in _NARROW_RESNET18 else _RESNETS[name][0](weights=None)
     if small_images:

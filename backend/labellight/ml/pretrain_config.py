@@ -12,6 +12,7 @@ from labellight.ml.adaptation import stage_count
 from labellight.ml.backbone_init import WeightsArchitecture
 from labellight.ml.backbones import BACKBONE_NAMES, EFFICIENTNET_LITE0
 from labellight.ml.device import cpu_has_native_bf16
+from labellight.ml.imagenet_weights import INPUT_SIZE
 
 OPTIMIZERS = ("adamw", "lars", "sgd")
 
@@ -138,11 +139,12 @@ _PAPER_WARMUP_EPOCHS = 10
 _MAX_WARMUP_SHARE = 0.1
 _SHORT_RUN_TAU_BASE = 0.99
 # Continued pretraining from ImageNet weights. Networks with an ImageNet stem (stride 2 or 4 before
-# the first stage) see small images at a scale they were trained for only when enlarged: 64 px on a
-# CPU, 128 px on a GPU (issue 3: frozen EfficientNet-Lite0 features, 50 labels/class on CIFAR-10:
-# 55.5% at 64 px, 68.9% at 128 px). EfficientNet-Lite0 trains at ~30 images/s on 2 idle cores at
-# 64 px (BatchNorm statistics frozen), so a CPU run sees ~3,000 images (about two minutes).
-_WEIGHTS_IMAGE_SIZE = {"cpu": 64, "cuda": 128}
+# the first stage) see small images at a scale they were trained for only when enlarged (frozen
+# EfficientNet-Lite0 features, 50 labels/class on CIFAR-10: 55.5% at 64 px, 68.9% at 128 px): at the
+# frozen start's input size (imagenet_weights.INPUT_SIZE) on a GPU, and on a CPU too where the pixel
+# cache is that large (else at the cache's side, at least 64 px), so that the guard's "start" is the
+# frozen backbone the project already has. A CPU run sees ~3,000 images (at least one epoch).
+_CPU_MIN_WEIGHTS_IMAGE_SIZE = 64
 _CPU_CONTINUED_IMAGES_SEEN = 3_000
 _CPU_CONTINUED_EPOCHS = (1, 40)
 _LITE0_CONTINUED_LR = 1e-5
@@ -177,19 +179,21 @@ def preset(device: torch.device, n_images: int, *, source_size: int | None = Non
         raise ValueError(f"source_size must be >= 8, got {source_size}")
     cap = source_size or max(_CPU_IMAGE_SIZE, _GPU_IMAGE_SIZE)
     if weights is not None:
-        return continued_from(weights, _scratch_preset(device, n_images, cap), device, n_images)
+        return continued_from(weights, _scratch_preset(device, n_images, cap), device, n_images, source_size)
     return _scratch_preset(device, n_images, cap)
 
 
 def continued_from(weights: WeightsArchitecture, config: PretrainConfig, device: torch.device,
-                   n_images: int) -> PretrainConfig:
+                   n_images: int, source_size: int | None = None) -> PretrainConfig:
     """``config`` adapted to continue from ImageNet-like weights of the architecture ``weights``.
 
     BYOL continued from good weights on a few images can lose much of their quality (issue 3:
     EfficientNet-Lite0 dropped from 55.5% to 38.3-41.7%, 11 points of it from BatchNorm statistics
     recomputed on the new images), so every such run keeps BatchNorm statistics fixed and is
     guarded (the better of start and result is shipped). The backbone and its stem are those of the
-    weights; a network with an ImageNet stem gets enlarged images (64 px on a CPU, 128 px on a GPU).
+    weights; a network with an ImageNet stem gets enlarged images: the frozen start's input size
+    (:data:`~labellight.ml.imagenet_weights.INPUT_SIZE`, 128 px) on a GPU, and on a CPU where the pixel
+    cache (``source_size``) is that large; a smaller cache's side (at least 64 px) on a CPU.
     Only the later stages adapt: a ResNet's last two of four, EfficientNet-Lite0's last three of
     seven (with its 1x1 head), the latter at a learning rate of 1e-5 with AdamW. On a CPU the run
     sees about 3,000 images (at least one epoch); a time budget overrides that as usual.
@@ -197,7 +201,9 @@ def continued_from(weights: WeightsArchitecture, config: PretrainConfig, device:
     config = replace(config, backbone=weights.backbone, small_images=weights.small_images,
                      freeze_norm_stats=True, guard=True)
     if not weights.small_images:
-        config = replace(config, image_size=_WEIGHTS_IMAGE_SIZE.get(device.type, _WEIGHTS_IMAGE_SIZE["cpu"]))
+        size = INPUT_SIZE if device.type == "cuda" else \
+            min(INPUT_SIZE, max(_CPU_MIN_WEIGHTS_IMAGE_SIZE, source_size or INPUT_SIZE))
+        config = replace(config, image_size=size)
     if device.type != "cuda":
         config = replace(config, epochs=_epochs_for(n_images, _CPU_CONTINUED_IMAGES_SEEN, _CPU_CONTINUED_EPOCHS))
     if weights.backbone != EFFICIENTNET_LITE0:

