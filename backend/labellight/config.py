@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_pretrain_batch_size: int = Field(default=512, ge=2, le=4096)
     max_job_hours: float = Field(default=12.0, gt=0)
     """The longest time budget a pretraining may ask for."""
+    inference_requests_per_minute: int = Field(default=300, ge=1)
+    """/predict and /search requests one user may send in a minute (each runs a network in the API process;
+    one /predict request may carry up to 256 images)."""
     max_query_pixels: int = Field(default=100_000_000, ge=1)
     """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
     headers before any is decoded: the API decodes them in its own process."""

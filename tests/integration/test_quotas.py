@@ -1,5 +1,5 @@
-"""A10 and U9: operator caps and per-user quotas, each refused with a 4xx that names the limit, and the same
-export never made twice."""
+"""A10, A8 and U9: operator caps, per-user quotas and rate limits, each refused with a 4xx that names the
+limit, and the same export never made twice."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +17,7 @@ LIMITS = {
     "LABELLIGHT_MAX_OPEN_UPLOADS_PER_USER": "2",
     "LABELLIGHT_MAX_PRETRAIN_IMAGE_SIZE": "64",
     "LABELLIGHT_MAX_QUERY_PIXELS": "1000000",
+    "LABELLIGHT_INFERENCE_REQUESTS_PER_MINUTE": "3",
 }
 
 
@@ -96,3 +97,18 @@ def test_u9_query_images_have_a_pixel_budget_checked_before_decoding(http: Clien
     assert searched.status_code == 413
     within = client.post(f"/api/v1/projects/{pid}/predict", files=[("files", ("one.png", big))])
     assert within.status_code == 409  # within the budget: it goes on to the project's state (no model yet)
+
+
+def test_a8_prediction_requests_are_rate_limited_per_user(http: ClientFactory) -> None:
+    client = signed_up_client(http, "flood@example.com")
+    pid, _ = project_with_classes(client, "Flood", ["a"])
+    image = [("files", ("q.png", encode(noise_image())))]
+    for _ in range(3):
+        assert client.post(f"/api/v1/projects/{pid}/predict", files=image).status_code == 409  # no model yet
+    flooded = client.post(f"/api/v1/projects/{pid}/search", files=[("file", ("q.png", encode(noise_image())))])
+    assert flooded.status_code == 429
+    assert "LABELLIGHT_INFERENCE_REQUESTS_PER_MINUTE" in flooded.json()["detail"]
+    assert 0 < int(flooded.headers["Retry-After"]) <= 60
+    other = signed_up_client(http, "patient@example.com")
+    other_pid, _ = project_with_classes(other, "Patient", ["a"])
+    assert other.post(f"/api/v1/projects/{other_pid}/predict", files=image).status_code == 409

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from labellight.config import get_settings
 from labellight.db.base import utcnow
 from labellight.db.models import AuthToken, User
-from labellight.services import invites, login_throttle
+from labellight.services import invites, rate_limits
 from labellight.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from labellight.services.passwords import check_password
 
@@ -76,15 +76,15 @@ def sign_up(session: Session, email: str, password: str, invite: str | None) -> 
 def authenticate(session: Session, email: str, password: str, client: str) -> User:
     """The user whose email and password these are; failed attempts are throttled per account and client."""
     address = email.strip().lower()
-    login_throttle.check(address, client)
+    rate_limits.check_login(address, client)
     user = session.scalar(select(User).where(User.email == address))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        login_throttle.record_failure(address, client)
+        rate_limits.record_login_failure(address, client)
         raise Unauthorized("wrong email or password") from None
     if user is None:
-        login_throttle.record_failure(address, client)
+        rate_limits.record_login_failure(address, client)
         raise Unauthorized("wrong email or password")
     return user
 
@@ -131,11 +131,11 @@ def change_password(session: Session, user: User, current: str, new: str, client
                     keep_session: str | None) -> None:
     """Replace the password after checking the current one (wrong guesses are throttled as log-ins are), and
     end every browser session of the user but ``keep_session`` (the one asking); API tokens stay valid."""
-    login_throttle.check(user.email, client)
+    rate_limits.check_login(user.email, client)
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        login_throttle.record_failure(user.email, client)
+        rate_limits.record_login_failure(user.email, client)
         raise InvalidInput("the current password is wrong") from None
     if new == current:
         raise InvalidInput("the new password is the same as the current one: choose another")

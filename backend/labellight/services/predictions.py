@@ -11,6 +11,7 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Image, LabelClass, User
 from labellight.ml.classifier import LinearHead
 from labellight.ml.embed import embed
+from labellight.services import rate_limits
 from labellight.services.errors import Conflict, InvalidInput
 from labellight.services.images import images_by_id
 from labellight.services.model_store import backbone_module, embeddings, linear_head, vector_index
@@ -104,6 +105,7 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     """Top-k classes of uploaded images, with the nearest labeled images as evidence and an
     out-of-distribution flag."""
     project = get_project(session, user, project_id)
+    rate_limits.hit_inference(user.id)
     pixels = query_pixels(files, project.image_size)  # the input is checked before the project's state
     classifier, backbone = current_models(session, project.id)
     vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, User
 from labellight.ml.embed import embed
+from labellight.services import rate_limits
 from labellight.services.errors import Conflict
 from labellight.services.images import get_image, images_by_id
 from labellight.services.model_store import backbone_module, embeddings, vector_index
@@ -47,6 +48,7 @@ def similar_to_image(session: Session, user: User, project_id: int, image_id: in
 def similar_to_upload(session: Session, user: User, project_id: int, name: str, data: bytes,
                       k: int) -> SearchHits:
     project = get_project(session, user, project_id)
+    rate_limits.hit_inference(user.id)
     pixels = query_pixels([(name, data)], project.image_size)  # the input is checked before the project's state
     backbone = _ready_backbone(session, project.id)
     vector = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
