@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     inference_requests_per_minute: int = Field(default=300, ge=1)
     """/predict and /search requests one user may send in a minute (each runs a network in the API process;
     one /predict request may carry up to 256 images)."""
+    max_images_per_user: int = Field(default=1_000_000, ge=1)
+    """Images the projects of one user may hold together; an import past it rejects the rest, saying so."""
+    max_ingest_bytes: int = Field(default=20 * 2**30, ge=1)
+    """Bytes of images one import may bring in, archives expanded; the rest of the import is rejected."""
     max_query_pixels: int = Field(default=100_000_000, ge=1)
     """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
     headers before any is decoded: the API decodes them in its own process."""

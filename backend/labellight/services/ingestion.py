@@ -59,6 +59,10 @@ class _Batch:
     """Everything one ingest run produces before it is committed."""
 
     known: set[str]
+    room: int
+    """Images the owner's projects may still take in (LABELLIGHT_MAX_IMAGES_PER_USER)."""
+    bytes_left: int
+    """Bytes of images this import may still bring in (LABELLIGHT_MAX_INGEST_BYTES)."""
     accepted: list[_Accepted] = field(default_factory=list)
     written: set[str] = field(default_factory=set)
     """Hashes whose original and thumbnail this run wrote."""
@@ -71,6 +75,17 @@ class _Batch:
             return None
         self.report.append({"name": name, "status": status, **({"reason": reason} if reason else {})})
         return self.report[-1]
+
+    def full(self) -> str | None:
+        """Why nothing more can come in, or None while there is room."""
+        settings = get_settings()
+        if len(self.accepted) >= self.room:
+            return (f"the projects of this account hold the most images allowed "
+                    f"(LABELLIGHT_MAX_IMAGES_PER_USER={settings.max_images_per_user}): delete some first")
+        if self.bytes_left <= 0:
+            return (f"this import used up its budget of {settings.max_ingest_bytes} bytes "
+                    "(LABELLIGHT_MAX_INGEST_BYTES): upload the rest in another import")
+        return None
 
     def demote(self, accepted: _Accepted) -> None:
         """An accepted file turned out to be a duplicate after all."""
@@ -114,9 +129,15 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
     first_free = cache.count
     if first_free < committed_rows:
         raise JobFailed(f"the pixel cache holds {first_free} rows but the project's images use {committed_rows}")
-    batch = _Batch(known=known)
+    settings = get_settings()
+    with session_scope() as session:
+        held = _images_of_owner(session, ctx.project_id)
+    batch = _Batch(known=known, room=max(settings.max_images_per_user - held, 0), bytes_left=settings.max_ingest_bytes)
     try:
         for position, staged in enumerate(files):
+            if (full := batch.full()) is not None:  # the rest is not even read
+                batch.note(staged["name"], "rejected", full)
+                continue
             for name, data, rejection in _members(staged["name"], storage.path(staged["key"])):
                 ctx.report("ingest", position / max(len(files), 1), files_done=position, files=len(files))
                 _ingest_one(ctx.project_id, cache.size, batch, name, data, rejection)
@@ -125,6 +146,13 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
         _undo(ctx.project_id, cache, first_free, batch)
         raise
     return batch
+
+
+def _images_of_owner(session: Session, project_id: int) -> int:
+    """Images in all the projects of this project's owner."""
+    owner = select(Project.owner_id).where(Project.id == project_id).scalar_subquery()
+    return int(session.scalar(select(func.count(Image.id)).join(Project, Project.id == Image.project_id)
+                              .where(Project.owner_id == owner)) or 0)
 
 
 def _committed_state(session: Session, project_id: int) -> tuple[int, set[str]] | None:
@@ -163,6 +191,14 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
     if sha in batch.known:
         batch.note(name, "duplicate", DUPLICATE)
         return
+    if (full := batch.full()) is not None:
+        batch.note(name, "rejected", full)
+        return
+    if len(data) > batch.bytes_left:
+        batch.note(name, "rejected", f"{len(data)} bytes would take this import past its budget "
+                   f"(LABELLIGHT_MAX_INGEST_BYTES={get_settings().max_ingest_bytes}): upload it in another import")
+        return
+    batch.bytes_left -= len(data)
     try:
         decoded = decode_image(data, ingest_limits())
     except ImageRejected as exc:
