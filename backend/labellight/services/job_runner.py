@@ -6,11 +6,13 @@ from typing import Any
 
 from labellight.config import get_settings
 from labellight.db import jobs as job_rows
-from labellight.db.models import Job
+from labellight.db.models import Job, Project
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.pretrain import PretrainCancelled
 from labellight.services.job_context import JobCancelled, JobContext, JobFailed, LeaseLost
+from labellight.storage import get_storage
+from labellight.storage.keys import project_prefix
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def run_job(job_id: int) -> str:
             state, result, error = _execute(_handlers()[kind], ctx)
     except LeaseLost:
         log.warning("job %s attempt %s was handed on; this attempt stops", job_id, ctx.attempt)
+        _remove_files_of_deleted_project(ctx.project_id)
         return "lease lost"
     progress = {**ctx.progress, "stage": state.value}
     if state is JobState.SUCCEEDED:
@@ -64,7 +67,18 @@ def run_job(job_id: int) -> str:
     with session_scope() as session:
         recorded = job_rows.finish_job(session, job_id, state, attempt=ctx.attempt, result=result, error=error,
                                        progress=progress)
+    if not recorded:
+        _remove_files_of_deleted_project(ctx.project_id)
     return state.value if recorded else "lease lost"
+
+
+def _remove_files_of_deleted_project(project_id: int) -> None:
+    """A job whose project was deleted while it ran may have written files (a checkpoint, embeddings) after
+    the project's folder was removed: they go now. Ids are never reused, so nothing else lives there."""
+    with session_scope() as session:
+        gone = session.get(Project, project_id) is None
+    if gone:
+        get_storage().delete_tree(project_prefix(project_id))
 
 
 def _stored_fraction(progress: dict[str, Any] | None) -> float:
