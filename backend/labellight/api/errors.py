@@ -22,7 +22,7 @@ _MEANINGS = {
     404: "not found, or not yours",
     409: "clashes with the current state (of the project, a job or an upload)",
     413: "too large: the message names the limit",
-    429: "too many attempts: wait for Retry-After seconds",
+    429: "too many attempts, or a per-user quota is full: the message names the limit; Retry-After says when to retry",
 }
 
 
@@ -31,8 +31,8 @@ def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorPublic, "description": _MEANINGS[code]} for code in codes}
 
 
-PROJECT_ROUTES = answers(400, 401, 403, 404, 409)
-"""What any route of a signed-in user may answer besides success and 422."""
+PROJECT_ROUTES = answers(400, 401, 403, 404, 409, 429)
+"""What any route of a signed-in user may answer besides success and 422 (429: a per-user quota or rate)."""
 
 
 def invalid_query(name: str, value: str, message: str) -> RequestValidationError:

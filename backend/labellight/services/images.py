@@ -80,12 +80,12 @@ def set_labels(session: Session, user: User, project_id: int, image_ids: list[in
         raise InvalidInput(f"label at most {MAX_LABEL_BATCH} images per request")
     if class_id is not None:
         label_class = session.get(LabelClass, class_id)
-        if label_class is None or label_class.project_id != project.id:
-            raise NotFound("class not found")
+        if label_class is None or label_class.project_id != project.id:  # 404 is for the path's project
+            raise InvalidInput(f"class {class_id} is not a class of this project")
     found = images_by_id(session, project.id, ids)
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFound(f"images not found: {', '.join(map(str, missing[:20]))}")
+        raise InvalidInput(f"not images of this project: {', '.join(map(str, missing[:20]))}")
     session.execute(
         update(Image).where(Image.project_id == project.id, Image.id.in_(ids))
         .values(class_id=class_id, labeled_at=utcnow() if class_id is not None else None)
