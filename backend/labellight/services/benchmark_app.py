@@ -108,7 +108,7 @@ def finish(job_id: int) -> dict[str, Any]:
 def create_bench_project(data: BenchData, work_dir: Path) -> BenchProject:
     """A user, a project with the data's classes, and the train images ingested through one archive."""
     with session_scope() as session:
-        user = create_user(session, "bench@labellight.invalid", secrets.token_urlsafe(16))
+        user = create_user(session, "bench@labellight.example", secrets.token_urlsafe(16))
         project = create_project(session, user, f"bench {data.name}"[:200])
         class_ids = {name: add_class(session, user, project.id, name).id for name in data.classes}
         project_id = project.id
