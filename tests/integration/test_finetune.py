@@ -35,8 +35,9 @@ class Project:
                         json={"image_ids": image_ids, "class_id": self.class_ids[kind]}).raise_for_status()
 
 
-def _wait(client: httpx.Client, job_id: int, timeout: float = 300) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The finished job and every distinct progress seen while it ran."""
+def _wait(client: httpx.Client, job_id: int, timeout: float = 900) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The finished job and every distinct progress seen while it ran (a 60-epoch fine-tune on two shared
+    CPU cores can take minutes: the limit only guards against a hang)."""
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
