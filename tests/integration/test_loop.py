@@ -189,7 +189,7 @@ def test_the_whole_loop(app: LiveApp, http: ClientFactory) -> None:
     assert as_csv[0] == "image_id,filename,label,class_1,probability_1,class_2,probability_2"
     assert len(as_csv) == len(images) + 1
     bad_format = client.get(f"/api/v1/projects/{pid}/predictions/export/{export['id']}", params={"format": "xml"})
-    assert bad_format.status_code == 400
+    assert bad_format.status_code == 422
 
     # Review: labels spread to unlabeled neighbours, and a wrong label is flagged.
     propagated = client.get(f"/api/v1/projects/{pid}/propagated-labels", params={"limit": 20}).json()
@@ -310,9 +310,9 @@ def test_the_per_file_report_is_paged_apart_from_the_job(app: LiveApp, http: Cli
     files = [(f"{i}.png", encode(noise_image(seed=i))) for i in range(3)] + [("bad.png", b"not an image")]
     job = wait_job(client, client.post(f"/api/v1/projects/{pid}/uploads",
                                        files=[("files", f) for f in files]).raise_for_status().json()["id"])
-    assert job["result"] == {"accepted": 3, "duplicate": 0, "rejected": 1, "files_reported": 4}
-    listed = client.get(f"/api/v1/projects/{pid}/jobs").json()
-    assert listed[0]["result"] == job["result"]
+    assert job["result"] == {"accepted": 3, "duplicate": 0, "rejected": 1, "files_reported": 4}, job
+    listed = {j["id"]: j for j in client.get(f"/api/v1/projects/{pid}/jobs").json()}
+    assert listed[job["id"]]["result"] == job["result"]
     page = client.get(f"/api/v1/jobs/{job['id']}/files", params={"limit": 2}).json()
     assert page["total"] == 4
     assert [e["name"] for e in page["items"]] == ["0.png", "1.png"]
