@@ -1,7 +1,8 @@
 """A small REST client for tests: sign-up, tokens, and waiting for jobs."""
 
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -48,6 +49,16 @@ def file_report(client: httpx.Client, job_id: int, status: str | None = None) ->
         entries += page["items"]
         if len(entries) >= page["total"]:
             return entries
+
+
+def job_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The jobs carried by the ``job`` events of a project's event stream (its lines, as they arrive)."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == "job":
+            yield json.loads(line[6:])
 
 
 def wait_for(predicate: Any, timeout: float = 300, interval: float = 0.3) -> Any:

@@ -8,7 +8,6 @@ while labels are written loses no acknowledged label.
 The measured figures (seconds to recover, work lost) are printed with -s; docs/reliability.md keeps them.
 """
 
-import json
 import shutil
 import signal
 import subprocess
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from labellight.storage.keys import backbone_prefix, map_key
-from tests.api_client import ClientFactory, signed_up_client, wait_for, wait_job
+from tests.api_client import ClientFactory, job_events, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp, live_app
 from tests.synthetic_images import dataset, zip_of
 
@@ -128,16 +127,11 @@ def _job_events(client: httpx.Client, pid: int, submit: dict[str, Any]) -> tuple
     seen: list[dict[str, Any]] = []
     with client.stream("GET", f"/api/v1/projects/{pid}/events", timeout=300) as stream:
         job_id: int = client.post(f"/api/v1/projects/{pid}/pretrain", json=submit).raise_for_status().json()["id"]
-        event = None
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event == "job":
-                data = json.loads(line[6:])
-                if data["id"] == job_id:
-                    seen.append(data)
-                    if data["state"] in ("succeeded", "failed", "cancelled"):
-                        break
+        for data in job_events(stream.iter_lines()):
+            if data["id"] == job_id:
+                seen.append(data)
+                if data["state"] in ("succeeded", "failed", "cancelled"):
+                    break
     return job_id, seen
 
 

@@ -2,13 +2,12 @@
 ImageNet start at once, pretrain, suggest, label, train, predict, search."""
 
 import io
-import json
 import zipfile
 
 import httpx
 from PIL import Image
 
-from tests.api_client import ClientFactory, file_report, signed_up_client, wait_for, wait_job
+from tests.api_client import ClientFactory, file_report, job_events, signed_up_client, wait_for, wait_job
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, encode, noise_image, shape_image, zip_of
 
@@ -256,14 +255,9 @@ def _train_seen_on_event_stream(client: httpx.Client, pid: int) -> bool:
     with client.stream("GET", f"/api/v1/projects/{pid}/events", timeout=60) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         job = client.post(f"/api/v1/projects/{pid}/train").raise_for_status().json()
-        event = None
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event == "job":
-                data = json.loads(line[6:])
-                if data["id"] == job["id"] and data["state"] == "succeeded":
-                    return True
+        for data in job_events(stream.iter_lines()):
+            if data["id"] == job["id"] and data["state"] == "succeeded":
+                return True
     return False
 
 

@@ -53,10 +53,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse({"detail": BodyTooLarge(self.max_bytes).detail}, 413)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await self._too_large(scope, receive, send)
             return
         received = 0
         started = False
@@ -80,7 +79,10 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await too_large(scope, receive, send)
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"detail": BodyTooLarge(self.max_bytes).detail}, 413)(scope, receive, send)
 
 
 class SecurityHeaders:

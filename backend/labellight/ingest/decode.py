@@ -8,8 +8,10 @@ detects a truncated file.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,35 +55,37 @@ def decode_image(data: bytes, limits: IngestLimits) -> DecodedImage:
     """
     if len(data) > limits.max_file_bytes:
         raise ImageRejected(f"file too large: {len(data)} bytes exceeds the limit of {limits.max_file_bytes}")
-    with warnings.catch_warnings():
-        # Pillow warns about untrusted input it can still read (DecompressionBombWarning, corrupt
-        # EXIF, malformed MPO). Those are facts about the file, not about our code: the pixel limit
-        # below is what decides, and a warning must neither reach the caller nor fail a -W error run.
-        # (catch_warnings swaps process-wide filters: decode from one thread per process, as workers do.)
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        with _open_allowed(data) as opened:
-            image_format = _FORMAT_ALIASES.get(opened.format or "", opened.format or "")
-            if image_format not in ALLOWED_FORMATS:
-                raise ImageRejected(_NOT_AN_IMAGE)
-            _check_pixels(opened.size, limits)
-            _load_oriented(opened)
-            rgb = _to_rgb(opened)
+    with _pillow_warnings_ignored(), _open_allowed(data) as opened:
+        image_format = _FORMAT_ALIASES.get(opened.format or "", opened.format or "")
+        if image_format not in ALLOWED_FORMATS:
+            raise ImageRejected(_NOT_AN_IMAGE)
+        _check_pixels(opened.size, limits)
+        _load_oriented(opened)
+        rgb = _to_rgb(opened)
     return DecodedImage(image=rgb, format=image_format, width=rgb.width, height=rgb.height)
 
 
 def declared_pixels(data: bytes) -> int:
     """Width x height as the header declares them, read without decoding a pixel (0 for bytes that are
     not an allowlisted image: decoding them later says what is wrong)."""
+    try:
+        with _pillow_warnings_ignored(), _open_allowed(data) as opened:
+            width, height = opened.size
+    except ImageRejected:
+        return 0
+    return max(width, 0) * max(height, 0)
+
+
+@contextlib.contextmanager
+def _pillow_warnings_ignored() -> Iterator[None]:
+    """Pillow warns about untrusted input it can still read (DecompressionBombWarning, corrupt EXIF,
+    malformed MPO). Those are facts about the file, not about our code: the pixel limit is what decides,
+    and a warning must neither reach the caller nor fail a -W error run. (catch_warnings swaps
+    process-wide filters: decode from one thread per process, as workers do.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         warnings.simplefilter("ignore", UserWarning)
-        try:
-            with _open_allowed(data) as opened:
-                width, height = opened.size
-        except ImageRejected:
-            return 0
-    return max(width, 0) * max(height, 0)
+        yield
 
 
 def _open_allowed(data: bytes) -> ImageFile.ImageFile:
