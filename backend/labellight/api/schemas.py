@@ -274,7 +274,13 @@ class PretrainingPublic(BaseModel):
 
 
 class ModelInfoPublic(BaseModel):
-    backbone_version: int | None
+    backbone_version: int | None = Field(description=(
+        "the served backbone: the one the classifier was trained on (map, search, predictions and review use it)"))
+    model_version: str | None = Field(description=(
+        "the served pair as b<backbone>.c<classifier>, as predictions name it; null before the first classifier"))
+    pending_backbone_version: int | None = Field(description=(
+        "a newer embedded backbone that is not served yet: it is served once a classifier is trained on it "
+        "(queued by itself when labels of two classes exist)"))
     classifier: ClassifierPublic | None
     learning_curve: list[LearningCurvePoint]
     trust: TrustPublic

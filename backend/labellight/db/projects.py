@@ -43,11 +43,28 @@ def image_labels(session: Session, project_id: int) -> dict[int, int | None]:
 
 
 def current_backbone(session: Session, project_id: int) -> Backbone | None:
-    """The newest backbone whose embeddings and index are ready."""
+    """The backbone the project serves (map, search, predictions, review): the one its current classifier was
+    trained on; with no classifier yet, the newest embedded one. A newer backbone is served only once a
+    classifier is trained on it (:func:`pending_backbone`), so features and classifier always move together."""
+    classifier = current_classifier(session, project_id)
+    if classifier is not None:
+        return session.get(Backbone, classifier.backbone_id)
+    return newest_backbone(session, project_id)
+
+
+def newest_backbone(session: Session, project_id: int) -> Backbone | None:
+    """The newest backbone whose embeddings and index are ready, served or not yet: the one training builds on."""
     return session.scalar(
         select(Backbone).where(Backbone.project_id == project_id, Backbone.ready.is_(True))
         .order_by(Backbone.version.desc()).limit(1)
     )
+
+
+def pending_backbone(session: Session, project_id: int) -> Backbone | None:
+    """The newest embedded backbone when it is not yet served (it waits for a classifier trained on it)."""
+    newest = newest_backbone(session, project_id)
+    served = current_backbone(session, project_id)
+    return newest if newest is not None and served is not None and newest.id != served.id else None
 
 
 def has_backbone(session: Session, project_id: int) -> bool:
@@ -56,9 +73,12 @@ def has_backbone(session: Session, project_id: int) -> bool:
 
 
 def current_classifier(session: Session, project_id: int) -> Classifier | None:
+    """The classifier the project serves: the newest one on the newest embedded backbone that has one (a
+    classifier finishing late on an older backbone does not take the project back to that backbone)."""
     return session.scalar(
-        select(Classifier).where(Classifier.project_id == project_id)
-        .order_by(Classifier.version.desc()).limit(1)
+        select(Classifier).join(Backbone, Classifier.backbone_id == Backbone.id)
+        .where(Classifier.project_id == project_id, Backbone.ready.is_(True))
+        .order_by(Backbone.version.desc(), Classifier.version.desc()).limit(1)
     )
 
 

@@ -75,9 +75,28 @@ def learning_curve(session: Session, project_id: int) -> list[Classifier]:
                                 .order_by(Classifier.version)))
 
 
+def train_new_backbone(session: Session, backbone: Backbone) -> Job | None:
+    """A newly embedded backbone is served only with a classifier trained on it: queue that training when the
+    backbone has none and labels of two classes exist (a queued training will build on it anyway). Until it
+    succeeds the project keeps serving its previous backbone and classifier together."""
+    has_head = session.scalar(select(Classifier.id).where(Classifier.backbone_id == backbone.id).limit(1))
+    classes = session.scalar(select(func.count(func.distinct(Image.class_id))).where(
+        Image.project_id == backbone.project_id, Image.class_id.is_not(None))) or 0
+    if has_head is not None or classes < 2:
+        return None
+    queued = session.scalar(select(Job.id).where(
+        Job.project_id == backbone.project_id, Job.kind == JobKind.TRAIN.value,
+        Job.state == JobState.QUEUED.value).limit(1))
+    if queued is not None:
+        return None
+    return submit_job(session, backbone.project_id, JobKind.TRAIN,
+                      {"automatic": True, "new_backbone_version": backbone.version})
+
+
 def run_train(ctx: JobContext) -> dict[str, Any]:
     with session_scope() as session:
-        backbone = project_rows.current_backbone(session, ctx.project_id)
+        # The newest embedded backbone, served or not yet: its first classifier makes it the served one.
+        backbone = project_rows.newest_backbone(session, ctx.project_id)
         if backbone is None:
             raise JobFailed("pretrain first: the project has no embedded backbone yet")
         labeled = session.execute(
@@ -113,7 +132,8 @@ def run_train(ctx: JobContext) -> dict[str, Any]:
             return version
 
     version = project_rows.retry_on_clash(store)
-    return {"classifier_version": version, "cv_accuracy": score.cv_accuracy, "cv_scope": score.scope,
+    return {"classifier_version": version, "backbone_version": backbone.version,
+            "cv_accuracy": score.cv_accuracy, "cv_scope": score.scope,
             "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing}
 
 

@@ -17,6 +17,7 @@ from labellight.jobs.routes import JobKind
 from labellight.ml.atomic_file import atomic_path
 from labellight.ml.embed import embed
 from labellight.ml.ood import calibrate_ood
+from labellight.services.classifier_training import train_new_backbone
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
@@ -30,9 +31,12 @@ def queue_features_for_new_images(project_id: int) -> None:
     all gets the frozen pretrained network first (:func:`add_frozen_start`), embedded at once, so its
     suggestions, search and map work minutes after the first upload instead of after pretraining."""
     with session_scope() as session:
-        backbone = project_rows.current_backbone(session, project_id)
-        if backbone is not None:
-            submit_job(session, project_id, JobKind.EMBED, {"backbone_id": backbone.id})
+        served = project_rows.current_backbone(session, project_id)
+        if served is not None:
+            # The served backbone, and a newer one waiting for its classifier: both must know every image.
+            pending = project_rows.pending_backbone(session, project_id)
+            for backbone in (served, pending) if pending is not None else (served,):
+                submit_job(session, project_id, JobKind.EMBED, {"backbone_id": backbone.id})
             return
     add_frozen_start(project_id)
 
@@ -81,6 +85,8 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
             # Images ingested while this job ran (their ingest found no embedded backbone to queue for).
             if project_rows.counts(session, ctx.project_id).image_count > len(ids):
                 submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": backbone.id})
+            if not ctx.params.get("head_by_caller"):
+                train_new_backbone(session, row)
     return {"backbone_version": backbone.version, "images": len(ids), "dim": int(vectors.shape[1])}
 
 

@@ -208,8 +208,9 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
 
     version, backbone_id = project_rows.retry_on_clash(store)
     try:
-        embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, {"backbone_id": backbone_id}, ctx.attempt,
-                                   progress_floor=ctx.progress_floor, low=_TRAINING_END, high=_EMBED_END)
+        # The fine-tune trains the new backbone's head itself (below), not a job of its own.
+        embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, {"backbone_id": backbone_id, "head_by_caller": True},
+                                   ctx.attempt, progress_floor=ctx.progress_floor, low=_TRAINING_END, high=_EMBED_END)
         embedding.run_embed(embed_ctx)
         ctx.report("train", _EMBED_END, force=True)
         classifier_version = _train_head(ctx, backbone_id, labeled, cv)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db.base import utcnow
 from labellight.db.models import Image, LabelClass, User
-from labellight.db.projects import current_backbone
+from labellight.db.projects import current_backbone, pending_backbone
 from labellight.services.classifier_training import retrain_if_due
 from labellight.services.errors import InvalidInput, NotFound
 from labellight.services.model_store import vector_index
@@ -103,8 +103,9 @@ def delete_image(session: Session, user: User, project_id: int, image_id: int) -
     storage = get_storage()
     storage.delete(original_key(image.project_id, image.sha256))
     storage.delete(thumbnail_key(image.project_id, image.sha256))
-    backbone = current_backbone(session, image.project_id)
-    if backbone is not None:
-        index = vector_index(backbone)
-        if index.remove(np.array([image.id], dtype=np.int64)):
-            index.save(storage.path(index_key(image.project_id, backbone.version)))
+    # The served backbone's index, and that of a newer one waiting for its classifier.
+    for backbone in (current_backbone(session, image.project_id), pending_backbone(session, image.project_id)):
+        if backbone is not None:
+            index = vector_index(backbone)
+            if index.remove(np.array([image.id], dtype=np.int64)):
+                index.save(storage.path(index_key(image.project_id, backbone.version)))

@@ -20,6 +20,15 @@ class ModelInfo:
     history: list[Classifier]
     trust: Trust
     pretraining: Pretraining | None
+    pending_backbone: Backbone | None
+    """A newer embedded backbone not served yet: it waits for a classifier trained on it."""
+
+    @property
+    def model_version(self) -> str | None:
+        """The served pair, as predictions, search and review name it (None before the first classifier)."""
+        if self.backbone is None or self.classifier is None:
+            return None
+        return f"b{self.backbone.version}.c{self.classifier.version}"
 
 
 def model_info(session: Session, user: User, project_id: int) -> ModelInfo:
@@ -27,4 +36,5 @@ def model_info(session: Session, user: User, project_id: int) -> ModelInfo:
     backbone = project_rows.current_backbone(session, project.id)
     classifier = project_rows.current_classifier(session, project.id)
     return ModelInfo(project, backbone, classifier, learning_curve(session, project.id), classifier_trust(classifier),
-                     pretraining(session, backbone) if backbone is not None else None)
+                     pretraining(session, backbone) if backbone is not None else None,
+                     project_rows.pending_backbone(session, project.id))

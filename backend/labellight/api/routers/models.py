@@ -60,6 +60,8 @@ def read_model(project_id: PathId, user: CurrentUser, session: SessionDep) -> Mo
     info = model_info.model_info(session, user, project_id)
     return ModelInfoPublic(
         backbone_version=info.backbone.version if info.backbone else None,
+        model_version=info.model_version,
+        pending_backbone_version=info.pending_backbone.version if info.pending_backbone else None,
         classifier=classifier_public(info.classifier, info.project) if info.classifier else None,
         learning_curve=[curve_point(c) for c in info.history],
         trust=trust_public(info.trust),
