@@ -274,6 +274,7 @@ def test_cancel_a_running_pretrain_then_retry(live: LiveApp, shapes: Shapes, pag
     project_id, _ = new_project(shapes.client, "Long pretrain", per_class=4, seed=5)
     log_in(page, live, EMAIL, PASSWORD, f"#/projects/{project_id}/jobs")
     expect(page.get_by_test_id("jobs-feed-mode")).to_have_attribute("data-mode", re.compile("live|polling"))
+    page.get_by_test_id("pretrain-preset-custom").check()
     page.get_by_test_id("pretrain-epochs").fill("200")
     page.get_by_test_id("pretrain-start").click()
     row = page.locator("[data-testid=job-row][data-kind=pretrain]").first

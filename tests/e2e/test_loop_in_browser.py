@@ -42,6 +42,7 @@ def test_the_loop_in_the_browser(live: LiveApp, page: Page, tmp_path: Path) -> N
     _shot(page, "upload-report")
 
     page.get_by_test_id("nav-jobs").click()
+    page.get_by_test_id("pretrain-preset-custom").check()
     page.get_by_test_id("pretrain-epochs").fill("2")
     page.get_by_test_id("pretrain-start").click()
     expect(page.locator("[data-testid=job-row][data-kind=embed][data-state=succeeded]")).to_have_count(

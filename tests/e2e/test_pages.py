@@ -338,6 +338,7 @@ def test_overview_learning_curve_and_a_running_job(live: LiveApp, pages: Pages, 
 
     # A pretraining started here shows in the running jobs with its progress, then leaves the list. Enough
     # epochs (one step each on these 24 images) that it runs for several of the page's job updates.
+    page.get_by_test_id("pretrain-preset-custom").check()
     page.get_by_test_id("pretrain-epochs").fill("60")
     page.get_by_test_id("pretrain-start").click()
     job = page.locator("[data-testid=running-job][data-kind=pretrain]")
