@@ -167,7 +167,7 @@ def test_grid_shift_click_and_drag_select_then_label(live: LiveApp, shapes: Shap
     page.mouse.up()
     expect(page.get_by_test_id("selection-count")).to_contain_text("3 selected")
     dragged = [int(cards.nth(i).get_attribute("data-image-id") or 0) for i in (6, 7, 8)]
-    page.keyboard.press("0")  # unlabel: they stay unlabeled, and the request goes through
+    page.keyboard.press("-")  # unlabel: they stay unlabeled, and the request goes through
     expect(page.get_by_test_id("selection-count")).to_contain_text("3 images → unlabeled")
     page.keyboard.press("Control+z")
     expect(page.get_by_test_id("selection-count")).to_contain_text("Undone")

@@ -16,10 +16,15 @@ from labellight.services.projects import ProjectSummary
 API = "/api/v1"
 
 
+# Class hotkeys in the classes' order: 1-9, then 0, then letters. The letters leave out the labeling views' own
+# keys: c (confirm a guess in Review) and s (skip in one-at-a-time labeling).
+HOTKEYS = "1234567890abdefghijklmnopqrtuvwxyz"
+
+
 def class_public(label_class: LabelClass) -> ClassPublic:
     position = label_class.position
     return ClassPublic(id=label_class.id, name=label_class.name, color=label_class.color,
-                       hotkey=str(position + 1) if position < 9 else None)
+                       hotkey=HOTKEYS[position] if position < len(HOTKEYS) else None)
 
 
 def classes_public(project: Project) -> list[ClassPublic]:

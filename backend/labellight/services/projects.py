@@ -111,7 +111,7 @@ def delete_class(session: Session, user: User, project_id: int, class_id: int) -
         raise NotFound("class not found")
     project.classes.remove(label_class)
     session.flush()
-    # Positions stay 0..n-1 so that hotkeys 1-9 follow the visible order.
+    # Positions stay 0..n-1 so that hotkeys (1-9, 0, then letters) follow the visible order.
     for index, remaining in enumerate(project.classes):
         remaining.position = index
     session.flush()

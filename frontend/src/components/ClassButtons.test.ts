@@ -27,7 +27,7 @@ describe('ClassButtons', () => {
     expect(onassign).toHaveBeenCalledWith(12);
   });
 
-  it('assigns with keys 1-9 and unlabels with 0, but not while typing in a field', async () => {
+  it('assigns with the classes\' hotkeys and unlabels with -, but not while typing in a field', async () => {
     const onassign = vi.fn();
     const onunlabel = vi.fn();
     render(ClassButtons, { props: { classes, onassign, onunlabel } });
@@ -36,7 +36,7 @@ describe('ClassButtons', () => {
     expect(onassign).toHaveBeenLastCalledWith(11);
     await fireEvent.keyDown(window, { key: '9' }); // no class has hotkey 9
     expect(onassign).toHaveBeenCalledTimes(1);
-    await fireEvent.keyDown(window, { key: '0' });
+    await fireEvent.keyDown(window, { key: '-' });
     expect(onunlabel).toHaveBeenCalledTimes(1);
     await fireEvent.keyDown(window, { key: '2', ctrlKey: true });
     expect(onassign).toHaveBeenCalledTimes(1);
