@@ -105,7 +105,13 @@ def test_settings_token_created_copied_listed_revoked_then_refused(live: LiveApp
     expect(page.get_by_test_id("token-secret")).to_have_count(0)
     assert token not in page.content()
 
+    # Revoking asks once more; "Keep it" keeps the token working.
     row.get_by_test_id("token-revoke").click()
+    row.get_by_test_id("token-revoke-keep").click()
+    expect(row).to_have_count(1)
+    assert httpx.get(f"{live.base_url}/api/v1/projects", headers=bearer).status_code == 200
+    row.get_by_test_id("token-revoke").click()
+    row.get_by_test_id("token-revoke-confirm").click()
     expect(row).to_have_count(0)
     refused = httpx.get(f"{live.base_url}/api/v1/projects", headers=bearer)
     assert refused.status_code == 401, refused.text
