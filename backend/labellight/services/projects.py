@@ -94,8 +94,13 @@ def delete_project(session: Session, user: User, project_id: int) -> None:
 def add_class(session: Session, user: User, project_id: int, name: str) -> LabelClass:
     project = get_project(session, user, project_id)
     cleaned = clean_name(name, "class", 100)
-    if session.scalar(select(LabelClass).where(LabelClass.project_id == project.id, LabelClass.name == cleaned)):
-        raise Conflict(f"the class {cleaned!r} already exists")
+    # Names differing only in case are one class ("cat" and "Cat"), as imports of class folders read them.
+    same = next((c for c in project.classes if c.name.casefold() == cleaned.casefold()), None)
+    if same is not None:
+        raise Conflict(f"the class {same.name!r} already exists")
+    cap = get_settings().max_classes_per_project
+    if len(project.classes) >= cap:
+        raise InvalidInput(f"a project may hold at most {cap} classes (LABELLIGHT_MAX_CLASSES_PER_PROJECT)")
     position = len(project.classes)
     label_class = LabelClass(project_id=project.id, name=cleaned, position=position,
                              color=PALETTE[position % len(PALETTE)])
