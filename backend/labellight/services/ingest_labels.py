@@ -83,7 +83,7 @@ class FolderLabels:
                 row.labeled_at = now
                 self.labeled += 1
             if placed.entry is not None:
-                placed.entry["class"] = label_class.name
+                placed.entry["label"] = label_class.name
         session.flush()
 
     def result(self) -> dict[str, Any]:

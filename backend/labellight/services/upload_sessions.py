@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
-from labellight.ingest.names import display_path
 from labellight.db.base import utcnow
 from labellight.db.models import Job, UploadSession, User
 from labellight.db.session import session_scope
+from labellight.ingest.names import display_path
 from labellight.services import quotas
 from labellight.services.errors import Conflict, InvalidInput, NotFound
 from labellight.services.projects import get_project
