@@ -47,9 +47,11 @@ def test_a_zip_of_class_folders_makes_classes_and_labels(http: ClientFactory) ->
     job = _ingest(client, pid, [("shapes.zip", zip_of(tree))])
     assert job["state"] == "succeeded", job
     result = job["result"]
-    assert result["accepted"] == 6 and result["rejected"] == 1
+    assert result["accepted"] == 6
+    assert result["rejected"] == 1
     assert sorted(result["classes_created"]) == ["square", "triangle"]
-    assert result["labeled"] == 6 and "class_folders_hint" not in result
+    assert result["labeled"] == 6
+    assert "class_folders_hint" not in result
     assert _labels(client, pid) == {name: ("Circle" if kind == "circle" else kind) for name, kind, _ in images}
     accepted = file_report(client, job["id"], "accepted")
     assert {e["label"] for e in accepted} == {"Circle", "square", "triangle"}
@@ -57,7 +59,7 @@ def test_a_zip_of_class_folders_makes_classes_and_labels(http: ClientFactory) ->
     # Two circles again, in a tar under the square folder: duplicates keep the labels they have.
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, kind, data in images[:2]:
+        for name, _, data in images[:2]:
             info = tarfile.TarInfo(f"square/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -66,10 +68,13 @@ def test_a_zip_of_class_folders_makes_classes_and_labels(http: ClientFactory) ->
         info.size = len(extra)
         tar.addfile(info, io.BytesIO(extra))
     again = _ingest(client, pid, [("again.tar.gz", buffer.getvalue())])
-    assert again["state"] == "succeeded" and again["result"]["duplicate"] == 2
-    assert again["result"]["classes_created"] == ["more"] and again["result"]["labeled"] == 1
+    assert again["state"] == "succeeded"
+    assert again["result"]["duplicate"] == 2
+    assert again["result"]["classes_created"] == ["more"]
+    assert again["result"]["labeled"] == 1
     notes = [e for e in file_report(client, again["id"], "duplicate") if "label_note" in e]
-    assert len(notes) == 2 and all("already labeled" in e["label_note"] for e in notes)
+    assert len(notes) == 2
+    assert all("already labeled" in e["label_note"] for e in notes)
     assert _labels(client, pid)[images[0][0]] == "Circle"
 
 
@@ -86,15 +91,18 @@ def test_a_picked_folder_keeps_its_paths_and_loose_images_give_a_hint(http: Clie
         ids.append(opened["id"])
     started = client.post(f"/api/v1/projects/{pid}/upload-sessions/complete", json={"session_ids": ids})
     job = wait_job(client, started.raise_for_status().json()["id"])
-    assert job["state"] == "succeeded" and job["result"]["labeled"] == 3
+    assert job["state"] == "succeeded"
+    assert job["result"]["labeled"] == 3
     assert _labels(client, pid) == {name: kind for name, kind, _ in images}
 
     loose = _project(client, "loose")
     more = dataset(per_class=1, seed=14)
     job = _ingest(client, loose, [("mixed.zip", zip_of([(f"{more[0][1]}/{more[0][0]}", more[0][2]),
                                                         (more[1][0], more[1][2])]))])
-    assert job["state"] == "succeeded" and job["result"]["accepted"] == 2
-    assert job["result"]["labeled"] == 0 and job["result"]["classes_created"] == []
+    assert job["state"] == "succeeded"
+    assert job["result"]["accepted"] == 2
+    assert job["result"]["labeled"] == 0
+    assert job["result"]["classes_created"] == []
     assert "beside the folders" in job["result"]["class_folders_hint"]
 
 
@@ -105,9 +113,11 @@ def test_class_folders_past_the_cap_import_nothing(http: ClientFactory) -> None:
     tree = [(f"class{i}/{name}", blob) for i, (name, _, blob) in enumerate(data)]  # 6 folders, cap 4
     job = _ingest(client, pid, [("many.zip", zip_of(tree))])
     assert job["state"] == "failed"
-    assert "LABELLIGHT_MAX_CLASSES_PER_PROJECT" in job["error"] and "nothing was imported" in job["error"]
+    assert "LABELLIGHT_MAX_CLASSES_PER_PROJECT" in job["error"]
+    assert "nothing was imported" in job["error"]
     project = client.get(f"/api/v1/projects/{pid}").json()
-    assert project["classes"] == [] and _image_count(client, pid) == 0
+    assert project["classes"] == []
+    assert _image_count(client, pid) == 0
     # Nothing left behind: the same images go in afterwards as new images.
     assert _ingest(client, pid, [(n, b) for n, _, b in data])["result"]["accepted"] == 6
 
@@ -124,19 +134,26 @@ def test_a_labels_file_labels_the_images_there_and_reports_the_rest(http: Client
     answer = client.post(f"/api/v1/projects/{pid}/labels/import", files={"file": ("labels.csv", text.encode())})
     assert answer.status_code == 200, answer.text
     report = answer.json()
-    assert report["rows"] == 6 and report["matched"] == 4 and report["labeled"] == 4
+    assert report["rows"] == 6
+    assert report["matched"] == 4
+    assert report["labeled"] == 4
     assert sorted(report["classes_created"]) == ["CIRCLE", "square"]  # "circle" on line 3 is the same class
     assert report["unmatched_count"] == 2
     reasons = {r["filename"]: r["reason"] for r in report["unmatched"]}
-    assert "no image" in reasons["missing.png"] and "line 2" in reasons[images[0][0]]
+    assert "no image" in reasons["missing.png"]
+    assert "line 2" in reasons[images[0][0]]
     labels = _labels(client, pid)
-    assert labels[images[1][0]] == "CIRCLE" and labels[images[2][0]] == "square" and len(labels) == 4
+    assert labels[images[1][0]] == "CIRCLE"
+    assert labels[images[2][0]] == "square"
+    assert len(labels) == 4
 
     # JSON in the export's shape; re-applying the same labels changes nothing.
     exported = client.get(f"/api/v1/projects/{pid}/labels/export", params={"format": "json"}).json()
     again = client.post(f"/api/v1/projects/{pid}/labels/import",
                         files={"file": ("labels.json", json.dumps(exported).encode())}).json()
-    assert again["matched"] == 4 and again["unchanged"] == 4 and again["labeled"] == 0
+    assert again["matched"] == 4
+    assert again["unchanged"] == 4
+    assert again["labeled"] == 0
 
     before = _labels(client, pid)
     bad = {
@@ -164,7 +181,8 @@ def test_labels_export_as_csv_json_and_imagefolder_owner_only(http: ClientFactor
     _ingest(client, pid, [("loose.png", dataset(per_class=1, seed=18)[0][2])])
 
     as_csv = client.get(f"/api/v1/projects/{pid}/labels/export", params={"format": "csv"})
-    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert {(r["filename"], r["class"]) for r in rows} == {(n, k) for n, k, _ in images}
@@ -174,7 +192,8 @@ def test_labels_export_as_csv_json_and_imagefolder_owner_only(http: ClientFactor
     assert sorted(e["filename"] for e in as_json) == sorted(r["filename"] for r in rows)
 
     folder = client.get(f"/api/v1/projects/{pid}/labels/export", params={"format": "imagefolder"})
-    assert folder.status_code == 200 and folder.headers["content-type"] == "application/zip"
+    assert folder.status_code == 200
+    assert folder.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(folder.content)) as archive:
         assert archive.testzip() is None
         contents = {name: archive.read(name) for name in archive.namelist()}
@@ -183,7 +202,8 @@ def test_labels_export_as_csv_json_and_imagefolder_owner_only(http: ClientFactor
     # The zip goes back in as the same classes and labels.
     other = _project(client, "round trip")
     back = _ingest(client, other, [("export.zip", folder.content)])
-    assert back["result"]["labeled"] == 6 and _labels(client, other) == _labels(client, pid)
+    assert back["result"]["labeled"] == 6
+    assert _labels(client, other) == _labels(client, pid)
 
     stranger = signed_up_client(http, "stranger@example.com")
     for fmt in ("csv", "json", "imagefolder"):

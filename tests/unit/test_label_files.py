@@ -10,7 +10,8 @@ from labellight.ingest.label_file import LabelFileRejected, read_label_file
 
 def test_top_level_folders_are_classes() -> None:
     tree = read_class_tree(["cat/a.png", "dog/b.png", "dog/deeper/c.png"])
-    assert tree.classes == ["cat", "dog", "dog"] and tree.hint is None
+    assert tree.classes == ["cat", "dog", "dog"]
+    assert tree.hint is None
 
 
 def test_one_root_holding_class_folders_is_set_aside() -> None:
@@ -26,15 +27,18 @@ def test_no_folders_is_no_tree_and_no_hint() -> None:
 def test_a_single_folder_of_images_is_not_a_class() -> None:
     tree = read_class_tree(["photos/a.png", "photos/b.png"])
     assert tree.classes == [None, None]
-    assert tree.hint is not None and "one folder" in tree.hint
+    assert tree.hint is not None
+    assert "one folder" in tree.hint
 
 
 def test_loose_images_beside_folders_stop_the_tree_with_a_hint() -> None:
     tree = read_class_tree(["cat/a.png", "b.png"])
     assert tree.classes == [None, None]
-    assert tree.hint is not None and "beside the folders" in tree.hint
+    assert tree.hint is not None
+    assert "beside the folders" in tree.hint
     tree = read_class_tree(["pets/cat/a.png", "pets/b.png"])
-    assert tree.classes == [None, None] and tree.hint is not None
+    assert tree.classes == [None, None]
+    assert tree.hint is not None
 
 
 def test_csv_with_header_and_base_names() -> None:
@@ -44,7 +48,7 @@ def test_csv_with_header_and_base_names() -> None:
     assert [(r.filename, r.class_name) for r in rows] == [("a.png", "cat")]
 
 
-@pytest.mark.parametrize("data, says", [
+@pytest.mark.parametrize(("data", "says"), [
     (b"a.png,cat\n", "first line must name its columns"),
     (b"filename,class\na.png\n", "line 2"),
     (b"filename,class\na.png,\n", "empty"),

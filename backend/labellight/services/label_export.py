@@ -93,11 +93,14 @@ class _Pipe:
     def __init__(self) -> None:
         self.parts: list[bytes] = []
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes, /) -> int:
         self.parts.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def take(self) -> bytes:
@@ -116,7 +119,7 @@ def _imagefolder_chunks(project_id: int, labeled: list[LabeledImage]) -> Iterato
     pipe = _Pipe()
     used: set[str] = set()
     folders: dict[str, str] = {}
-    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:
         for item in labeled:
             folder = folders.get(item.class_name)
             if folder is None:
@@ -132,11 +135,11 @@ def _imagefolder_chunks(project_id: int, labeled: list[LabeledImage]) -> Iterato
             path = storage.path(original_key(project_id, item.sha256))
             if not path.exists():
                 continue  # deleted while the export ran
-            with archive.open(zipfile.ZipInfo(entry, date_time=_zip_time(item.labeled_at)), "w") as out:
-                with path.open("rb") as source:
-                    while chunk := source.read(1 << 20):
-                        out.write(chunk)
-                        yield pipe.take()
+            info = zipfile.ZipInfo(entry, date_time=_zip_time(item.labeled_at))
+            with archive.open(info, "w") as out, path.open("rb") as source:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+                    yield pipe.take()
             yield pipe.take()
     yield pipe.take()
 
