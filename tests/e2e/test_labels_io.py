@@ -17,9 +17,10 @@ PASSWORD = "a long password"
 
 def test_import_a_class_folder_zip_then_export_the_labels(page: Page, live: LiveApp, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.request.post(f"{live.base_url}/api/v1/auth/signup", data={"email": "folders@example.com", "password": PASSWORD})
+    api = f"{live.base_url}/api/v1"
+    page.request.post(f"{api}/auth/signup", data={"email": "folders@example.com", "password": PASSWORD})
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "ll_csrf")
-    created = page.request.post(f"{live.base_url}/api/v1/projects", data={"name": "Pets"}, headers={"X-CSRF-Token": csrf})
+    created = page.request.post(f"{api}/projects", data={"name": "Pets"}, headers={"X-CSRF-Token": csrf})
     project_id = created.json()["id"]
     page.goto(f"{live.base_url}/#/projects/{project_id}/upload")
     expect(page.get_by_test_id("class-folder-rule")).to_contain_text("becomes a class")
@@ -52,6 +53,7 @@ def test_import_a_class_folder_zip_then_export_the_labels(page: Page, live: Live
     page.goto(f"{live.base_url}/#/projects/{project_id}/images")
     export = page.get_by_test_id("labels-export")
     expect(export).to_contain_text("6 labels")
+    expect(page.get_by_test_id("images-total")).to_have_text("6 images")
     shot(page, "labels-export")
     with page.expect_download() as caught:
         page.get_by_test_id("labels-export-csv").click()
