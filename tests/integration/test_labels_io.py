@@ -211,3 +211,15 @@ def test_labels_export_as_csv_json_and_imagefolder_owner_only(http: ClientFactor
     assert stranger.post(f"/api/v1/projects/{pid}/labels/import",
                          files={"file": ("l.csv", b"filename,class\na.png,x\n")}).status_code == 404
     assert client.get(f"/api/v1/projects/{pid}/labels/export", params={"format": "xml"}).status_code == 422
+
+    # Another image under a file name the class has already: the zip tells the two apart by content.
+    twin, fresh = (data for _, _, data in dataset(per_class=1, seed=19)[:2])
+    _ingest(client, pid, [("twin.zip", zip_of([(f"circle/{images[0][0]}", twin), ("square/new.png", fresh)]))])
+    folder = client.get(f"/api/v1/projects/{pid}/labels/export", params={"format": "imagefolder"})
+    with zipfile.ZipFile(io.BytesIO(folder.content)) as archive:
+        names = archive.namelist()
+        assert len(names) == 8
+        stem = images[0][0].rsplit(".", 1)[0]
+        renamed = [n for n in names if n.startswith(f"circle/{stem}-")]
+        assert len(renamed) == 1
+        assert archive.read(renamed[0]) == twin

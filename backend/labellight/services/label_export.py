@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labellight.db.models import Image, LabelClass, User
+from labellight.db.session import session_scope
 from labellight.ingest.names import printable
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -50,13 +51,10 @@ class LabelExport:
 
 
 def export_labels(session: Session, user: User, project_id: int, fmt: LabelExportFormat) -> LabelExport:
-    """The project's labeled images, read now (so a 404 comes before any byte), written as they stream."""
+    """The project's labeled images in image order, read page by page while they stream (the owner is
+    checked first, so another user's project is a 404 before any byte)."""
     project = get_project(session, user, project_id)
-    labeled = [LabeledImage(*row) for row in session.execute(
-        select(Image.id, Image.filename, Image.sha256, LabelClass.name, Image.labeled_at)
-        .join(LabelClass, LabelClass.id == Image.class_id)
-        .where(Image.project_id == project.id)
-        .order_by(LabelClass.position, Image.id))]
+    labeled = _labeled(project.id)
     stem = f"labellight-project-{project.id}-labels"
     if fmt is LabelExportFormat.CSV:
         return LabelExport(f"{stem}.csv", "text/csv; charset=utf-8", _csv_chunks(labeled))
@@ -66,12 +64,28 @@ def export_labels(session: Session, user: User, project_id: int, fmt: LabelExpor
     return LabelExport(f"{stem}-imagefolder.zip", "application/zip", chunks)
 
 
-def _csv_chunks(labeled: list[LabeledImage]) -> Iterator[bytes]:
+def _labeled(project_id: int) -> Iterator[list[LabeledImage]]:
+    """Pages of the labeled images, by image id (keyset), each read in a short session of its own."""
+    after = 0
+    while True:
+        with session_scope() as session:
+            page = [LabeledImage(*row) for row in session.execute(
+                select(Image.id, Image.filename, Image.sha256, LabelClass.name, Image.labeled_at)
+                .join(LabelClass, LabelClass.id == Image.class_id)
+                .where(Image.project_id == project_id, Image.id > after)
+                .order_by(Image.id).limit(_ROWS_PER_CHUNK))]
+        if not page:
+            return
+        yield page
+        after = page[-1].image_id
+
+
+def _csv_chunks(labeled: Iterator[list[LabeledImage]]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for start in range(0, len(labeled), _ROWS_PER_CHUNK):
-        writer.writerows(item.record() for item in labeled[start:start + _ROWS_PER_CHUNK])
+    for page in labeled:
+        writer.writerows(item.record() for item in page)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -79,11 +93,12 @@ def _csv_chunks(labeled: list[LabeledImage]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def _json_chunks(labeled: list[LabeledImage]) -> Iterator[bytes]:
+def _json_chunks(labeled: Iterator[list[LabeledImage]]) -> Iterator[bytes]:
     yield b"["
-    for start in range(0, len(labeled), _ROWS_PER_CHUNK):
-        part = ",\n".join(json.dumps(item.record()) for item in labeled[start:start + _ROWS_PER_CHUNK])
-        yield (("\n" if start == 0 else ",\n") + part).encode()
+    separator = "\n"
+    for page in labeled:
+        yield (separator + ",\n".join(json.dumps(item.record()) for item in page)).encode()
+        separator = ",\n"
     yield b"\n]\n"
 
 
@@ -113,24 +128,25 @@ def _safe_part(name: str) -> str:
     return cleaned or "unnamed"
 
 
-def _imagefolder_chunks(project_id: int, labeled: list[LabeledImage]) -> Iterator[bytes]:
+def _imagefolder_chunks(project_id: int, labeled: Iterator[list[LabeledImage]]) -> Iterator[bytes]:
     """``<class>/<file name>`` per labeled image (torchvision's ImageFolder layout); names made unique."""
     storage = get_storage()
     pipe = _Pipe()
     used: set[str] = set()
     folders: dict[str, str] = {}
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:
-        for item in labeled:
+        for item in (item for page in labeled for item in page):
             folder = folders.get(item.class_name)
             if folder is None:
                 folder = _safe_part(item.class_name)
                 while folder.casefold() in {f.casefold() for f in folders.values()}:
                     folder += "_"
                 folders[item.class_name] = folder
-            entry = f"{folder}/{_safe_part(item.filename)}"
-            if entry.casefold() in used:
-                stem, dot, ext = entry.rpartition(".")
-                entry = f"{stem}-{item.sha256[:12]}.{ext}" if dot else f"{entry}-{item.sha256[:12]}"
+            name = _safe_part(item.filename)
+            entry = f"{folder}/{name}"
+            if entry.casefold() in used:  # the same file name twice in a class: the content tells them apart
+                stem, dot, ext = name.rpartition(".")
+                entry = f"{folder}/{stem}-{item.sha256[:12]}.{ext}" if dot else f"{entry}-{item.sha256[:12]}"
             used.add(entry.casefold())
             path = storage.path(original_key(project_id, item.sha256))
             if not path.exists():
