@@ -118,6 +118,8 @@ def _import(project_id: int, folder: Path) -> None:
             for handle in handles:
                 handle.close()
         print(f"queued ingest job {job.id} with {len(paths)} files")
+        print("class subfolders (folder/<class>/*, or archives holding them) become classes and labels: "
+              "the job's result lists the classes created and counts the labels")
 
 
 def _int_list(text: str) -> list[int]:
@@ -192,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--password", help="default: $LABELLIGHT_PASSWORD or a prompt")
     p = sub.add_parser("invite", help="print a one-time sign-up code (for LABELLIGHT_SIGNUP=invite)")
     p.add_argument("--days", type=float, default=7.0, help="how long the code stays valid")
-    p = sub.add_parser("import", help="import a server-side folder of images into a project")
+    p = sub.add_parser("import", help="import a server-side folder of images into a project; its class "
+                       "subfolders (folder/<class>/*) become classes and label their images")
     p.add_argument("project_id", type=int)
     p.add_argument("folder", type=Path)
     _add_bench_parser(sub)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     one /predict request may carry up to 256 images)."""
     max_images_per_user: int = Field(default=1_000_000, ge=1)
     """Images the projects of one user may hold together; an import past it rejects the rest, saying so."""
+    max_classes_per_project: int = Field(default=1000, ge=1)
+    """Classes one project may hold; an import of class folders or a labels file past it changes nothing."""
     max_ingest_bytes: int = Field(default=20 * 2**30, ge=1)
     """Bytes of images one import may bring in, archives expanded; the rest of the import is rejected."""
     max_query_pixels: int = Field(default=100_000_000, ge=1)

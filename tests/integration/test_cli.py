@@ -31,6 +31,13 @@ def test_create_user_then_import_a_folder(app: LiveApp, http: ClientFactory, tmp
     job = wait_job(browser, job_id)
     assert job["state"] == "succeeded"
     assert job["result"]["accepted"] == 6
+    # The class subfolders became classes and labeled their images.
+    assert sorted(job["result"]["classes_created"]) == ["circle", "square", "triangle"]
+    assert job["result"]["labeled"] == 6
+    classes = {c["id"]: c["name"] for c in browser.get(f"/api/v1/projects/{pid}").json()["classes"]}
+    items = browser.get(f"/api/v1/projects/{pid}/images").json()["items"]
+    assert sorted((i["filename"], classes[i["class_id"]]) for i in items) == sorted(
+        (name, kind) for name, kind, _ in dataset(per_class=2, seed=5))
     assert app.cli("import", "999999", str(folder)).returncode != 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labellight.ingest.names import member_display_name, printable
+from labellight.ingest.names import display_path, member_display_name, printable
 from labellight.services import ingestion
 from labellight.services.uploads import safe_display_name
 
@@ -37,6 +37,12 @@ def test_member_paths_keep_their_printable_parts() -> None:
     assert printable("plain name.png") == "plain name.png"
 
 
+def test_uploaded_paths_keep_their_folders_and_the_base_name() -> None:
+    assert display_path(f"pets/{RLO}cat/a.png") == "pets/cat/a.png"
+    assert display_path("x" * 300 + "/a.png").endswith("/a.png")
+    assert len(display_path("x" * 300 + "/a.png")) == 255
+
+
 def _zip(path: Path, names: tuple[str, ...]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name in names:
@@ -56,6 +62,6 @@ def _tar(path: Path, names: tuple[str, ...]) -> Path:
 @pytest.mark.parametrize("make", [_zip, _tar])
 def test_u8_ingest_reports_archive_entries_under_clean_names(make: MakeArchive, tmp_path: Path) -> None:
     archive = make(tmp_path / "upload", IN_ARCHIVES)
-    reported = [name for name, _, _ in ingestion._members("up.zip", archive)]
+    reported = [name for name, _, _, _ in ingestion._members({"name": "up.zip", "key": ""}, archive)]
     assert reported == [f"up.zip/dir/{safe_display_name(name)}" for name in IN_ARCHIVES]
     assert all(name.isprintable() for name in reported)

@@ -9,7 +9,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labellight.api.errors import method_not_allowed
-from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
+from labellight.api.routers import auth, images, jobs, labels, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
 from labellight.services.errors import (
     Conflict,
@@ -110,7 +110,7 @@ def _api_router() -> APIRouter:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, tokens, projects, images, upload_sessions, models, jobs, review):
+    for module in (auth, tokens, projects, images, labels, upload_sessions, models, jobs, review):
         api.include_router(module.router)
     return api
 

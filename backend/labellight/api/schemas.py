@@ -165,6 +165,8 @@ class FileReportEntryPublic(BaseModel):
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
     image_id: int | None = None
+    label: str | None = Field(default=None, description="the class its folder gave it")
+    label_note: str | None = Field(default=None, description="why its folder's class was not applied")
 
 
 class FileReportPublic(BaseModel):

@@ -12,3 +12,9 @@ def member_display_name(name: str) -> str:
     nothing is left. The path is kept (``a/b.png``) so that a report says where in the archive a file was."""
     parts = (printable(part) for part in name.replace("\\", "/").split("/"))
     return "/".join(part for part in parts if part) or "unnamed"
+
+
+def display_path(name: str, max_length: int = 255) -> str:
+    """An uploaded file's relative path (``cats/a.png`` from a picked folder) made printable, cut from the
+    front to ``max_length`` so that the base name survives."""
+    return member_display_name(name)[-max_length:]

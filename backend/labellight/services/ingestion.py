@@ -24,6 +24,8 @@ from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
 from labellight.services.embedding import queue_features_for_new_images
+from labellight.services.errors import InvalidInput
+from labellight.services.ingest_labels import FolderLabels
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import (
@@ -68,6 +70,8 @@ class _Batch:
     """Hashes whose original and thumbnail this run wrote."""
     report: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"accepted": 0, "duplicate": 0, "rejected": 0})
+    labels: FolderLabels = field(default_factory=FolderLabels)
+    """Classes read from the folders the images lay in."""
 
     def note(self, name: str, status: str, reason: str | None = None) -> dict[str, Any] | None:
         self.counts[status] += 1
@@ -112,7 +116,7 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
     for accepted in batch.accepted:
         if accepted.entry is not None:
             accepted.entry["image_id"] = accepted.row.id
-    return {**batch.counts, "files": batch.report}
+    return {**batch.counts, **batch.labels.result(), "files": batch.report}
 
 
 def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
@@ -138,9 +142,14 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
             if (full := batch.full()) is not None:  # the rest is not even read
                 batch.note(staged["name"], "rejected", full)
                 continue
-            for name, data, rejection in _members(staged["name"], storage.path(staged["key"])):
+            for name, path, data, rejection in _members(staged, storage.path(staged["key"])):
                 ctx.report("ingest", position / max(len(files), 1), files_done=position, files=len(files))
-                _ingest_one(ctx.project_id, cache.size, batch, name, data, rejection)
+                placed = _ingest_one(ctx.project_id, cache.size, batch, name, data, rejection)
+                if placed is not None:
+                    # Each archive is a tree of its own; plain files (a picked folder) together are one.
+                    group = "files" if path is None else str(position)
+                    batch.labels.place(group, path or staged.get("path", name), *placed)
+        batch.labels.read_tree()
         _commit(ctx, cache, batch)
     except BaseException:
         _undo(ctx.project_id, cache, first_free, batch)
@@ -164,46 +173,49 @@ def _committed_state(session: Session, project_id: int) -> tuple[int, set[str]] 
     return int(rows or 0), known
 
 
-def _members(name: str, path: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """(name, bytes, rejection) for a plain file or for each entry of an archive."""
+def _members(staged: dict[str, str], path: Path) -> Iterator[tuple[str, str | None, bytes | None, str | None]]:
+    """(name, path inside the archive, bytes, rejection) for a plain file (no path inside an archive) or for
+    each entry of an archive."""
+    name = staged["name"]
     with path.open("rb") as f:
         head = f.read(512)
     if not is_archive(name, head):
         limit = get_settings().max_file_bytes
         if path.stat().st_size > limit:
-            yield name, None, f"file too large: over {limit} bytes"
+            yield name, None, None, f"file too large: over {limit} bytes"
             return
-        yield name, path.read_bytes(), None
+        yield name, None, path.read_bytes(), None
         return
     try:
         for member in iter_archive(path, ingest_limits()):
-            yield f"{name}/{member_display_name(member.name)}", member.data, member.rejection
+            inside = member_display_name(member.name)
+            yield f"{name}/{inside}", inside, member.data, member.rejection
     except ArchiveRejected as exc:
-        yield name, None, f"archive not usable: {exc.reason}"
+        yield name, None, None, f"archive not usable: {exc.reason}"
 
 
 def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: bytes | None,
-                rejection: str | None) -> None:
+                rejection: str | None) -> tuple[str, dict[str, Any] | None] | None:
+    """Take in one file; for an image now in the project (new or a duplicate), its hash and report line."""
     if data is None:
         batch.note(name, "rejected", rejection or "unreadable entry")
-        return
+        return None
     sha = sha256_hex(data)
     if sha in batch.known:
-        batch.note(name, "duplicate", DUPLICATE)
-        return
+        return sha, batch.note(name, "duplicate", DUPLICATE)
     if (full := batch.full()) is not None:
         batch.note(name, "rejected", full)
-        return
+        return None
     if len(data) > batch.bytes_left:
         batch.note(name, "rejected", f"{len(data)} bytes would take this import past its budget "
                    f"(LABELLIGHT_MAX_INGEST_BYTES={get_settings().max_ingest_bytes}): upload it in another import")
-        return
+        return None
     batch.bytes_left -= len(data)
     try:
         decoded = decode_image(data, ingest_limits())
     except ImageRejected as exc:
         batch.note(name, "rejected", exc.reason)
-        return
+        return None
     storage = get_storage()
     batch.written.add(sha)
     storage.put_bytes(original_key(project_id, sha), data)
@@ -211,7 +223,9 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
     batch.known.add(sha)
     row = Image(project_id=project_id, sha256=sha, filename=name.rsplit("/", 1)[-1][:255],
                 format=decoded.format, width=decoded.width, height=decoded.height, cache_row=-1)
-    batch.accepted.append(_Accepted(row, to_cache_pixels(decoded.image, size), batch.note(name, "accepted")))
+    entry = batch.note(name, "accepted")
+    batch.accepted.append(_Accepted(row, to_cache_pixels(decoded.image, size), entry))
+    return sha, entry
 
 
 def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
@@ -229,6 +243,10 @@ def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
                 accepted.row.cache_row = first + offset
             session.add_all(a.row for a in batch.accepted)
             session.flush()
+        try:
+            batch.labels.apply(session, ctx.project_id, {a.row.sha256: a.row for a in batch.accepted})
+        except InvalidInput as exc:
+            raise JobFailed(f"the class folders cannot become classes, so nothing was imported: {exc}") from None
 
 
 def _undo(project_id: int, cache: PixelCache, first_free: int, batch: _Batch) -> None:

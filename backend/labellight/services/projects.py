@@ -94,12 +94,14 @@ def delete_project(session: Session, user: User, project_id: int) -> None:
 def add_class(session: Session, user: User, project_id: int, name: str) -> LabelClass:
     project = get_project(session, user, project_id)
     cleaned = clean_name(name, "class", 100)
-    # "cat" and "Cat" would be two classes of one kind, splitting its labels: names are compared ignoring case.
-    same = session.scalar(select(LabelClass).where(LabelClass.project_id == project.id,
-                                                   func.lower(LabelClass.name) == cleaned.lower()))
+    # Names differing only in case are one class ("cat" and "Cat"), as imports of class folders read them.
+    same = next((c for c in project.classes if c.name.casefold() == cleaned.casefold()), None)
     if same is not None:
         spelled = "" if same.name == cleaned else f" (as {same.name!r}: names are compared ignoring case)"
         raise Conflict(f"the class {cleaned!r} already exists{spelled}: label with it, or choose another name")
+    cap = get_settings().max_classes_per_project
+    if len(project.classes) >= cap:
+        raise InvalidInput(f"a project may hold at most {cap} classes (LABELLIGHT_MAX_CLASSES_PER_PROJECT)")
     position = len(project.classes)
     label_class = LabelClass(project_id=project.id, name=cleaned, position=position,
                              color=PALETTE[position % len(PALETTE)])

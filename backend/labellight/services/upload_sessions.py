@@ -22,6 +22,7 @@ from labellight.config import get_settings
 from labellight.db.base import utcnow
 from labellight.db.models import Job, UploadSession, User
 from labellight.db.session import session_scope
+from labellight.ingest.names import display_path
 from labellight.services import quotas
 from labellight.services.errors import Conflict, InvalidInput, NotFound
 from labellight.services.projects import get_project
@@ -95,7 +96,7 @@ def create_upload(session: Session, user: User, project_id: int, filename: str, 
         raise UploadTooLarge(f"{safe_display_name(filename)}: {size} bytes is over the upload limit of {limit} bytes")
     quotas.check_open_uploads(session, user)
     row = UploadSession(id=secrets.token_urlsafe(32), user_id=user.id, project_id=project.id,
-                        filename=safe_display_name(filename), size=size, received=0,
+                        filename=display_path(filename), size=size, received=0,
                         expires_at=utcnow() + _expiry())
     session.add(row)
     session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
-from labellight.ingest.names import printable
+from labellight.ingest.names import display_path, printable
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
 from labellight.services import quotas
@@ -64,7 +64,8 @@ def start_ingest(session: Session, user: User, project_id: int,
                 moved.append((incoming.path, target))
             else:
                 _copy(incoming.stream, target)
-            staged.append({"name": safe_display_name(incoming.name), "key": key})
+            # The relative path (a picked folder's "cats/a.png") lets the ingest read class folders.
+            staged.append({"name": safe_display_name(incoming.name), "key": key, "path": display_path(incoming.name)})
         job.params = {"files": staged}
         session.commit()
     except BaseException:

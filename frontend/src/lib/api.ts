@@ -38,6 +38,11 @@ export interface IngestResult {
   rejected: number;
   /** Entries of the per-file report, read page by page with `api.jobFiles`. */
   files_reported: number;
+  /** Classes made from the class folders of the import, and the images they labeled. */
+  classes_created?: string[];
+  labeled?: number;
+  /** Why folders that were there were not read as classes. */
+  class_folders_hint?: string;
 }
 
 export interface PretrainResult {
@@ -137,6 +142,8 @@ export type Pretraining = Schemas['PretrainingPublic'];
 
 /** A file arriving in chunks: POST /projects/{id}/upload-sessions, then PUT chunks, then complete. */
 export type UploadSession = Schemas['UploadSessionPublic'];
+export type LabelImport = Schemas['LabelImportPublic'];
+export type LabelExportFormat = Schemas['LabelExportFormat'];
 
 export type PretrainOptions = Schemas['PretrainRequest'];
 
@@ -514,6 +521,16 @@ export const api = {
     }),
   /** The 2-D embedding map (409 before embeddings exist). */
   embeddingMap: (projectId: number) => call('get', '/projects/{project_id}/map', inProject(projectId)),
+
+  /** Label images already in the project from a CSV or JSON file of file name → class. */
+  importLabels: (projectId: number, file: File) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return call('post', '/projects/{project_id}/labels/import', { ...inProject(projectId), form });
+  },
+  /** Download URL of the labels (CSV, JSON, or an ImageFolder zip of the images by class). */
+  labelsExportUrl: (projectId: number, format: LabelExportFormat) =>
+    routeUrl('/projects/{project_id}/labels/export', { project_id: projectId }, { format }),
 
   // training & prediction
   pretrain: (projectId: number, opts: PretrainOptions = {}) =>

@@ -3,6 +3,7 @@
 // The HTTP calls come in through `SessionTransport`, so the logic runs against a fake in tests.
 
 import { ApiError, errorMessage, type UploadSession } from './api';
+import { uploadPath } from './files';
 import { isAbort, sleep as abortableSleep } from './jobs';
 
 /** What the uploader needs of the API (api.ts `uploadSessions`, bound to a project). */
@@ -23,6 +24,8 @@ export interface SessionTransport {
 /** A file to send: a browser File, or any Blob with a name. */
 export interface NamedBlob {
   readonly name: string;
+  /** The path below a picked folder, when the browser gives one (class folders become classes). */
+  readonly webkitRelativePath?: string;
   readonly size: number;
   slice(start?: number, end?: number): Blob;
 }
@@ -225,7 +228,7 @@ async function openOrResume(
       sessions.delete(file); // expired or gone: start this file again
     }
   }
-  const opened = await transport.open(file.name, file.size);
+  const opened = await transport.open(uploadPath(file), file.size);
   sessions.set(file, opened.id);
   return opened;
 }

@@ -5,6 +5,14 @@ export function fileKey(f: File): string {
   return `${f.webkitRelativePath || f.name}:${f.size}:${f.lastModified}`;
 }
 
+// Where each dropped file lay below the dropped folder ("photos/cats/a.png"): class folders become classes.
+const droppedPaths = new WeakMap<object, string>();
+
+/** The name a file is uploaded under: its path below a picked or dropped folder, else its name. */
+export function uploadPath(f: { readonly name: string; readonly webkitRelativePath?: string }): string {
+  return f.webkitRelativePath || droppedPaths.get(f) || f.name;
+}
+
 function readAllEntries(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
   return new Promise((resolve, reject) => {
     const all: FileSystemEntry[] = [];
@@ -23,6 +31,7 @@ function readAllEntries(reader: FileSystemDirectoryReader): Promise<FileSystemEn
 async function entryFiles(entry: FileSystemEntry): Promise<File[]> {
   if (entry.isFile) {
     const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    droppedPaths.set(file, entry.fullPath.replace(/^\/+/, ''));
     return [file];
   }
   if (entry.isDirectory) {

@@ -427,6 +427,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/labels/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Labels
+         * @description The labeled images: ``csv`` and ``json`` (filename, sha256, class, labeled_at, image_id), or
+         *     ``imagefolder``, a zip of the original images in one folder per class.
+         */
+        get: operations["export_labels_api_v1_projects__project_id__labels_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labels/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Labels
+         * @description Label images already in the project from a CSV (columns ``filename`` and ``class``) or a JSON file
+         *     (``{"a.png": "cat"}`` or a list of ``{"filename", "class"}``), matched by the names the images were
+         *     uploaded under. Rows that match no image are reported; a file that matches none changes nothing.
+         */
+        post: operations["import_labels_api_v1_projects__project_id__labels_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/map": {
         parameters: {
             query?: never;
@@ -816,6 +859,11 @@ export interface components {
              */
             signup: "open" | "invite" | "closed";
         };
+        /** Body_import_labels_api_v1_projects__project_id__labels_import_post */
+        Body_import_labels_api_v1_projects__project_id__labels_import_post: {
+            /** File */
+            file: string;
+        };
         /** Body_predict_api_v1_projects__project_id__predict_post */
         Body_predict_api_v1_projects__project_id__predict_post: {
             /**
@@ -960,6 +1008,16 @@ export interface components {
         FileReportEntryPublic: {
             /** Image Id */
             image_id?: number | null;
+            /**
+             * Label
+             * @description the class its folder gave it
+             */
+            label?: string | null;
+            /**
+             * Label Note
+             * @description why its folder's class was not applied
+             */
+            label_note?: string | null;
             /** Name */
             name: string;
             /** Reason */
@@ -1105,6 +1163,40 @@ export interface components {
          * @enum {string}
          */
         JobState: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * LabelExportFormat
+         * @enum {string}
+         */
+        LabelExportFormat: "csv" | "json" | "imagefolder";
+        /**
+         * LabelImportPublic
+         * @description What a labels file did: every row is matched (and applied) or listed with the reason it was not.
+         */
+        LabelImportPublic: {
+            /** Classes Created */
+            classes_created: string[];
+            /**
+             * Labeled
+             * @description matched images whose label changed
+             */
+            labeled: number;
+            /** Matched */
+            matched: number;
+            /** Rows */
+            rows: number;
+            /**
+             * Unchanged
+             * @description matched images that already had that label
+             */
+            unchanged: number;
+            /**
+             * Unmatched
+             * @description the first 1000 rows not applied
+             */
+            unmatched: components["schemas"]["UnmatchedLabelRow"][];
+            /** Unmatched Count */
+            unmatched_count: number;
+        };
         /** LabelResult */
         LabelResult: {
             /** Updated */
@@ -1484,6 +1576,20 @@ export interface components {
             reason: string;
             /** Trustworthy */
             trustworthy: boolean;
+        };
+        /** UnmatchedLabelRow */
+        UnmatchedLabelRow: {
+            /** Class Name */
+            class_name: string;
+            /** Filename */
+            filename: string;
+            /**
+             * Line
+             * @description the CSV line (1 is the header) or the JSON entry (from 1)
+             */
+            line: number;
+            /** Reason */
+            reason: string;
         };
         /** UploadOffsetConflict */
         UploadOffsetConflict: {
@@ -3704,6 +3810,193 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LabelResult"];
+                };
+            };
+            /** @description the request cannot be done as sent: the message says what to change */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not logged in, or the token is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not allowed (a missing CSRF header, or a server setting) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description clashes with the current state (of the project, a job or an upload) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description too large: the message names the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description too many attempts, or a per-user quota is full: the message names the limit; Retry-After says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    export_labels_api_v1_projects__project_id__labels_export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["LabelExportFormat"];
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/zip": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description the request cannot be done as sent: the message says what to change */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not logged in, or the token is invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not allowed (a missing CSRF header, or a server setting) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description clashes with the current state (of the project, a job or an upload) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description too many attempts, or a per-user quota is full: the message names the limit; Retry-After says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    import_labels_api_v1_projects__project_id__labels_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_labels_api_v1_projects__project_id__labels_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelImportPublic"];
                 };
             };
             /** @description the request cannot be done as sent: the message says what to change */
