@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-test frontend check api-types unit integration e2e
+.PHONY: run test setup setup-test frontend check api-types unit integration e2e screenshots
 
 run: setup frontend
 	$(VENV)/bin/labellight run
@@ -49,3 +49,7 @@ integration:
 
 e2e:
 	$(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-results
+
+# The README's screenshots (docs/screenshots/*.png): the browser tests write them only when asked to.
+screenshots:
+	LABELLIGHT_SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-results
