@@ -2,12 +2,15 @@
 the same network at its random initialisation (issue 3). About a minute on two cores."""
 
 import numpy as np
+import pytest
 import torch
 
 from labellight.ml.device import cpu_has_native_bf16
 from labellight.ml.embed import embed
 from labellight.ml.pretrain import PretrainConfig, PretrainRun, pretrain
 from tests.synthetic_images import white_shapes
+
+pytestmark = pytest.mark.slow  # pretrains a network for a few hundred steps
 
 CPU = torch.device("cpu")
 

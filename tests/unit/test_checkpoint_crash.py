@@ -6,9 +6,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from labellight.ml.checkpoint import load_state_dict, save_state_dict
+
+pytestmark = pytest.mark.slow  # starts and kills Python processes that import torch
 
 # Writes half of a new checkpoint through the real atomic writer, says so, then waits to be killed.
 HALF_WRITE = """

@@ -50,6 +50,7 @@ def _assert_same_model(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -
         torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=f"{name} differs")
 
 
+@pytest.mark.slow
 def test_ddp_resumes_a_checkpoint_and_matches_the_single_process_run(tmp_path: Path) -> None:
     config = _config(epochs=2)
     spec = _spec(tmp_path, config, checkpoint=str(tmp_path / "ddp.pt"), resume_from=str(tmp_path / "single.pt"),
@@ -90,6 +91,7 @@ def test_ddp_resumes_a_checkpoint_and_matches_the_single_process_run(tmp_path: P
     assert not result.backbone.training
 
 
+@pytest.mark.slow
 def test_j5_cancel_stops_every_process_at_one_step_and_keeps_the_checkpoint(tmp_path: Path) -> None:
     config = _config(epochs=20)
     checkpoint_path = tmp_path / "ddp.pt"
@@ -130,6 +132,7 @@ def test_launcher_rejects_a_batch_that_does_not_split(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.slow
 def test_cpu_sync_batchnorm_on_one_process_is_batchnorm(tmp_path: Path, momentum: float | None) -> None:
     torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:

@@ -67,6 +67,7 @@ RUNNERS = {ExportFormat.ONNX: _run_onnx, ExportFormat.TORCHSCRIPT: _run_torchscr
 
 @pytest.mark.parametrize("fmt", list(ExportFormat))
 @pytest.mark.parametrize(("input_size", "model_size"), [(24, 24), (32, 20)])
+@pytest.mark.slow
 def test_exported_model_gives_the_server_probabilities(tmp_path: Path, fmt: ExportFormat, input_size: int,
                                                        model_size: int) -> None:
     backbone = _backbone()
@@ -85,6 +86,7 @@ def test_exported_model_gives_the_server_probabilities(tmp_path: Path, fmt: Expo
     assert server.max() > 0.9  # the comparison is on confident, distinct answers, not near-uniform ones
 
 
+@pytest.mark.slow
 def test_onnx_file_carries_its_metadata(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     export_model(ServedModel(_backbone(), _head(128), 24, 24), ExportFormat.ONNX, path, _metadata(24))
@@ -102,6 +104,7 @@ def test_onnx_file_carries_its_metadata(tmp_path: Path) -> None:
     assert dims[1:] == [3, 24, 24]
 
 
+@pytest.mark.slow
 def test_torchscript_file_carries_its_metadata(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     export_model(ServedModel(_backbone(), _head(128), 24, 24), ExportFormat.TORCHSCRIPT, path, _metadata(24))
@@ -112,6 +115,7 @@ def test_torchscript_file_carries_its_metadata(tmp_path: Path) -> None:
     assert files["model_version"] == b"b2.c5"
 
 
+@pytest.mark.slow
 def test_export_leaves_the_callers_backbone_alone(tmp_path: Path) -> None:
     backbone = _backbone()
     before = {k: v.clone() for k, v in backbone.state_dict().items()}

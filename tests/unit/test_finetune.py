@@ -69,6 +69,7 @@ def config(**overrides: object) -> FinetuneConfig:
     return FinetuneConfig(**{**values, **overrides})  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_finetuning_learns_what_the_frozen_linear_head_misses() -> None:
     pixels, y = stripes(40)
     reports: list[FinetuneProgress] = []
@@ -84,6 +85,7 @@ def test_finetuning_learns_what_the_frozen_linear_head_misses() -> None:
     assert steps[-1] == reports[-1].total_steps == 4 * 10 * 2  # folds of 30 images: 2 batches
 
 
+@pytest.mark.slow
 def test_the_linear_side_is_the_linear_heads_own_cross_validation() -> None:
     """Same folds, same model: the comparison is on equal terms."""
     pixels, y = stripes(30, seed=1)
@@ -95,6 +97,7 @@ def test_the_linear_side_is_the_linear_heads_own_cross_validation() -> None:
     np.testing.assert_array_equal(cv.linear, expected.labels)
 
 
+@pytest.mark.slow
 def test_cross_validation_scores_held_out_folds_only() -> None:
     """Shuffled labels: what a head fits on the images it was trained on does not carry to held-out ones."""
     pixels, _ = stripes(36, seed=3)
@@ -109,6 +112,7 @@ def test_cross_validation_scores_held_out_folds_only() -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.slow
 def test_finetune_returns_a_changed_cpu_copy_with_frozen_batchnorm_statistics(device: torch.device) -> None:
     pixels, y = stripes(20)
     backbone = tiny_backbone()

@@ -155,6 +155,7 @@ def test_j8_checkpoint_within_an_epoch_resumes_to_the_same_next_step() -> None:
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_a_compiled_run_trains_like_an_eager_one() -> None:
     batch = torch.from_numpy(_pixels(8))
     eager = PretrainRun(_config(), total_steps=3, device=CPU)

@@ -27,6 +27,8 @@ from labellight.ml.export import ExportFormat, ExportMetadata, ServedModel, expo
 from labellight.ml.imagenet_weights import installed_weights
 from labellight.ml.pretrain import preset, pretrain_with_report
 
+pytestmark = pytest.mark.slow  # loads the ImageNet weights and pretrains from them
+
 CPU = torch.device("cpu")
 # ImageNet classes (index: name) a photograph of a Chinese temple / a flower may be taken for.
 BUILDINGS = {442: "bell cote", 449: "boathouse", 483: "castle", 497: "church", 538: "dome", 663: "monastery",
