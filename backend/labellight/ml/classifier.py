@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from labellight.ml.atomic_file import atomic_path
+from labellight.common.atomic_file import atomic_path
 
 # Inverse L2 strength. Unit-norm embeddings differ by small cosines, so a weak penalty is needed
 # for confident probabilities; 10 is well inside the plateau of linear-probe accuracy.

@@ -7,6 +7,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sqlalchemy import select
 
+from labellight.common.atomic_file import atomic_path
+from labellight.curation.ood import calibrate_ood
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project
 from labellight.db.session import session_scope
@@ -14,9 +16,7 @@ from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
-from labellight.ml.atomic_file import atomic_path
 from labellight.ml.embed import embed
-from labellight.ml.ood import calibrate_ood
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module

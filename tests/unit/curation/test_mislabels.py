@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labellight.ml.mislabels import suspected_mislabels
+from labellight.curation.mislabels import suspected_mislabels
 
 Blobs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from labellight.curation.ood import OodCalibration, calibrate_ood
 from labellight.index.vector_index import VectorIndex
-from labellight.ml.ood import OodCalibration, calibrate_ood
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labellight.ml.propagation import propagate_labels
+from labellight.curation.propagation import propagate_labels
 
 
 def _clusters(n_clusters: int, per_cluster: int = 30, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

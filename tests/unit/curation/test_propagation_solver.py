@@ -4,7 +4,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, identity, random_array
 from scipy.sparse.linalg import cg
 
-from labellight.ml.propagation import _conjugate_gradients
+from labellight.curation.propagation import _conjugate_gradients
 
 
 def test_block_conjugate_gradients_match_scipy_per_column() -> None:

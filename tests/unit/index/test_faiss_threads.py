@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import labellight.index.faiss_threads as faiss_threads
+from labellight.common.threads import default_threads
 from labellight.config import get_settings
-from labellight.index.faiss_threads import default_threads, set_faiss_threads, use_faiss_threads
+from labellight.index.faiss_threads import set_faiss_threads, use_faiss_threads
 from labellight.index.vector_index import VectorIndex
 from labellight.services.faiss_setup import configure_faiss_threads
 
@@ -73,7 +74,7 @@ def test_blas_threads_limit_numpys_openblas_in_every_thread_and_leave_torch_alon
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from labellight.ml.blas_threads import set_blas_threads
+    from labellight.common.threads import set_blas_threads
 
     torch_threads = torch.get_num_threads()
     with threadpool_limits(limits=None):  # restores the pools afterwards

@@ -8,12 +8,12 @@ import pytest
 
 import labellight.index.neighbour_graph as neighbour_graph_module
 from labellight.config import get_settings
+from labellight.curation.mislabels import suspected_mislabels
+from labellight.curation.near_duplicates import near_duplicate_groups
+from labellight.curation.ood import calibrate_ood
+from labellight.curation.propagation import propagate_labels
 from labellight.db.models import Backbone
-from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import NeighbourGraph, knn_graph, neighbours_within
-from labellight.ml.mislabels import suspected_mislabels
-from labellight.ml.ood import calibrate_ood
-from labellight.ml.propagation import propagate_labels
 from labellight.services.model_store import neighbour_graph
 from labellight.storage.keys import embeddings_key, neighbour_graph_key
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labellight.index.near_duplicates import near_duplicate_groups
+from labellight.curation.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import knn_graph
 from labellight.index.vector_index import VectorIndex
 

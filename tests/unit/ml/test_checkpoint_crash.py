@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # starts and kills Python processes that import t
 HALF_WRITE = """
 import sys, time
 from pathlib import Path
-from labellight.ml.atomic_file import atomic_path
+from labellight.common.atomic_file import atomic_path
 with atomic_path(Path(sys.argv[1])) as tmp, tmp.open("wb") as f:
     f.write(b"\\0" * 1_000_000)
     f.flush()

@@ -1,7 +1,7 @@
 """The BYOL pretraining loop over a uint8 pixel cache, with progress, cancellation, checkpoints (after
 every epoch and at most every few minutes within one), resume (mid-epoch included) and the guard
 that keeps the starting backbone when continued pretraining did not improve it. The loop and the
-guard also serve the processes of a distributed run (:mod:`labellight.ml.distributed_pretrain`)."""
+guard also serve the processes of a distributed run (:mod:`labellight.ml.pretrain.distributed.pretrain`)."""
 
 from __future__ import annotations
 
@@ -16,22 +16,10 @@ from torch import nn
 
 from labellight.ml.backbone_init import WeightsReport
 from labellight.ml.device import pick_device
-from labellight.ml.pretrain_config import PretrainConfig, preset
-from labellight.ml.pretrain_run import PretrainRun
-from labellight.ml.pretrain_schedule import Schedule, epoch_batches, load_batch, plan_epochs, schedule_for
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.run import PretrainRun
+from labellight.ml.pretrain.schedule import Schedule, epoch_batches, load_batch, plan_epochs, schedule_for
 from labellight.ml.quality import BackboneChoice, choose_backbone
-
-__all__ = [
-    "CheckpointPolicy",
-    "PretrainCancelled",
-    "PretrainConfig",
-    "PretrainProgress",
-    "PretrainResult",
-    "PretrainRun",
-    "preset",
-    "pretrain",
-    "pretrain_with_report",
-]
 
 
 @dataclass
@@ -42,7 +30,7 @@ class PretrainProgress:
     per-dimension std of the L2-normalised online projections of the latest step, about
     1/sqrt(proj_dim) when healthy and falling towards 0 when the representation collapses.
     ``loss_history``: (step, mean loss) at every report of the run so far, resumed runs included
-    (at most :data:`~labellight.ml.pretrain_run.MAX_LOSS_POINTS`)."""
+    (at most :data:`~labellight.ml.pretrain.run.MAX_LOSS_POINTS`)."""
 
     epoch: int
     epochs: int

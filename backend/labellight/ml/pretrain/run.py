@@ -3,7 +3,7 @@
 Kept apart from the loop so that a run can be checkpointed (``state_dict``) and resumed
 (``load_state_dict``) exactly: model with target network, optimiser, LR schedule, step, the
 augmentation RNG and the loss history. The position in the data needs no state of its own: the
-batches of an epoch follow from (seed, epoch) (:func:`~labellight.ml.pretrain_schedule.epoch_batches`),
+batches of an epoch follow from (seed, epoch) (:func:`~labellight.ml.pretrain.schedule.epoch_batches`),
 so ``step`` says where a resumed run continues, mid-epoch included.
 """
 
@@ -25,8 +25,8 @@ from labellight.ml.byol.collapse import normalized_std
 from labellight.ml.byol.model import BYOL
 from labellight.ml.byol.momentum import cosine_tau
 from labellight.ml.device import autocast
-from labellight.ml.lars import LARS, split_decay_groups
-from labellight.ml.pretrain_config import PretrainConfig
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.lars import LARS, split_decay_groups
 
 # Momentum of LARS and SGD (BYOL, SimSiam).
 _MOMENTUM = 0.9
@@ -87,7 +87,7 @@ class PretrainRun:
     random start).
 
     ``network`` is the module a step calls (``model`` itself here; a data-parallel wrapper of it
-    in :class:`~labellight.ml.distributed_run.DistributedPretrainRun`), and ``shard`` the part of
+    in :class:`~labellight.ml.pretrain.distributed.run.DistributedPretrainRun`), and ``shard`` the part of
     the augmented batch this process trains on (all of it here).
     """
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from labellight.ml.pretrain_config import PretrainConfig
+from labellight.ml.pretrain.config import PretrainConfig
 
 # Planning a time budget times rounds of 3 steps after two untimed steps (first-call allocations,
 # autotuning): more rounds until 2 s have passed (at most 16), since a GPU's first steps are slower

@@ -12,9 +12,6 @@ import pytest
 import torch
 
 from labellight.ml.checkpoint import config_to_json, load_state_dict, pretrain_checkpoint, save_state_dict
-from labellight.ml.distributed_launch import pretrain_distributed, processes_for
-from labellight.ml.distributed_norm import CpuSyncBatchNorm, convert_sync_batchnorm
-from labellight.ml.distributed_pretrain import DistributedSpec
 from labellight.ml.pretrain import (
     CheckpointPolicy,
     PretrainCancelled,
@@ -23,6 +20,9 @@ from labellight.ml.pretrain import (
     PretrainRun,
     pretrain_with_report,
 )
+from labellight.ml.pretrain.distributed.launch import pretrain_distributed, processes_for
+from labellight.ml.pretrain.distributed.norm import CpuSyncBatchNorm, convert_sync_batchnorm
+from labellight.ml.pretrain.distributed.pretrain import DistributedSpec
 
 CPU = torch.device("cpu")
 N_IMAGES, SIDE = 16, 16  # 2 steps per epoch at batch 8, 4 images per process

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from labellight.ml.lars import LARS, split_decay_groups
+from labellight.ml.pretrain.lars import LARS, split_decay_groups
 
 
 def _model() -> nn.Module:

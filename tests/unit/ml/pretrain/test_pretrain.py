@@ -15,7 +15,7 @@ from labellight.ml.pretrain import (
     pretrain,
     pretrain_with_report,
 )
-from labellight.ml.pretrain_schedule import epoch_batches, schedule_for
+from labellight.ml.pretrain.schedule import epoch_batches, schedule_for
 
 CPU = torch.device("cpu")
 DEVICES = [

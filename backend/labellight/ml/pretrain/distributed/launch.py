@@ -2,7 +2,7 @@
 
 The launching process (e.g. the pretrain job) never imports CUDA state: it writes the spec and
 the state-dict files into a temporary work directory, starts ``world_size`` processes of
-:mod:`labellight.ml.distributed_pretrain` (torchrun's environment variables, rendezvous through
+:mod:`labellight.ml.pretrain.distributed.pretrain` (torchrun's environment variables, rendezvous through
 a file in the work directory), and polls: rank 0's progress lines go to ``on_progress``, a True
 ``should_stop`` creates the stop file that rank 0 shares with every rank before its next step.
 A failing process stops the others; an exception in the launcher (a lost job lease, say) stops
@@ -29,14 +29,15 @@ import torch
 
 from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import config_from_json, load_state_dict, save_state_dict
-from labellight.ml.distributed_pretrain import (
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.distributed.pretrain import (
     CANCELLED_EXIT,
     PROGRESS_FILE,
     RESULT_FILE,
     STOP_FILE,
     DistributedSpec,
 )
-from labellight.ml.pretrain import PretrainCancelled, PretrainConfig, PretrainProgress, PretrainResult
+from labellight.ml.pretrain.loop import PretrainCancelled, PretrainProgress, PretrainResult
 from labellight.ml.quality import BackboneChoice
 
 # Seconds between looks at the processes, their progress and ``should_stop``.
@@ -144,8 +145,8 @@ def _processes(workdir: Path, world_size: int) -> Iterator[list[_Rank]]:
     env = {**os.environ, "WORLD_SIZE": str(world_size)}
     # As torchrun does: one process per core share, not every process on every core.
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // world_size)))
-    command = [sys.executable, "-m", "labellight.ml.distributed_pretrain", "--spec", str(workdir / "spec.json"),
-               "--init-method", f"file://{workdir / 'rendezvous'}"]
+    command = [sys.executable, "-m", "labellight.ml.pretrain.distributed.pretrain",
+               "--spec", str(workdir / "spec.json"), "--init-method", f"file://{workdir / 'rendezvous'}"]
     try:
         for rank in range(world_size):
             log = workdir / f"rank{rank}.log"

@@ -1,16 +1,16 @@
 """One pretraining over several processes (DDP): the program each process runs.
 
-Design. Each process is a plain ``python -m labellight.ml.distributed_pretrain --spec FILE``
+Design. Each process is a plain ``python -m labellight.ml.pretrain.distributed.pretrain --spec FILE``
 with torchrun's environment (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``), so the same program runs
-under ``torchrun --nproc_per_node=N -m labellight.ml.distributed_pretrain --spec FILE`` or under
-:func:`labellight.ml.distributed_launch.pretrain_distributed`, which starts the processes itself
+under ``torchrun --nproc_per_node=N -m labellight.ml.pretrain.distributed.pretrain --spec FILE`` or under
+:func:`labellight.ml.pretrain.distributed.launch.pretrain_distributed`, which starts the processes itself
 (rendezvous through a file, no port) and is what the pretrain job uses. Everything a process
 needs is in files named by the spec (:class:`DistributedSpec`): the pixel cache is memory-mapped,
 the config is JSON, start weights and checkpoints are state-dict files. Processes never share
 Python objects, so a job's process starts them with ``subprocess`` (a Celery pool process may not
 fork children of its own) and CUDA is only ever touched inside them.
 
-Roles. Every rank trains (:class:`~labellight.ml.distributed_run.DistributedPretrainRun`);
+Roles. Every rank trains (:class:`~labellight.ml.pretrain.distributed.run.DistributedPretrainRun`);
 rank 0 alone writes progress (JSON lines), checkpoints (the single-process format, same cadence:
 every epoch and at most ``checkpoint_interval_s`` apart) and the result (the shipped backbone,
 after the same guard as a single-process run). Stopping is rank 0's decision, shared before every
@@ -33,19 +33,19 @@ import torch
 import torch.distributed as dist
 
 from labellight.ml.checkpoint import config_from_json, load_state_dict, pretrain_checkpoint, save_state_dict
-from labellight.ml.distributed_run import DistributedPretrainRun, StopFlag, gather_rank_summaries, parent_gone
-from labellight.ml.pretrain import (
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.distributed.run import DistributedPretrainRun, StopFlag, gather_rank_summaries, parent_gone
+from labellight.ml.pretrain.loop import (
     CheckpointPolicy,
     PretrainCancelled,
-    PretrainConfig,
     PretrainProgress,
-    PretrainRun,
     planned_schedule,
     train,
     train_and_guard,
     validate_pixels,
 )
-from labellight.ml.pretrain_schedule import Schedule, schedule_for
+from labellight.ml.pretrain.run import PretrainRun
+from labellight.ml.pretrain.schedule import Schedule, schedule_for
 
 # Exit status of every process of a cancelled run.
 CANCELLED_EXIT = 3

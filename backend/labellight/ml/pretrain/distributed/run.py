@@ -21,9 +21,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from labellight.ml.distributed_norm import convert_sync_batchnorm
-from labellight.ml.pretrain_config import PretrainConfig
-from labellight.ml.pretrain_run import PretrainRun, compiled
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.distributed.norm import convert_sync_batchnorm
+from labellight.ml.pretrain.run import PretrainRun, compiled
 
 # Relative difference of the fingerprints beyond which the processes' networks count as diverged.
 _DIVERGED_RTOL = 1e-6
