@@ -11,7 +11,7 @@ from labellight.api.schemas import ClassifierPublic, JobPublic, SuggestionPublic
 from labellight.cli import main, openapi_document
 from labellight.jobs.routes import JobKind, JobState
 
-COMMITTED = Path(__file__).resolve().parents[2] / "frontend" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[3] / "frontend" / "openapi.json"
 
 
 @pytest.fixture(scope="module")
