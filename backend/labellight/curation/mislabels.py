@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labellight.common.vectors import unit_rows
 from labellight.index.neighbour_graph import NeighbourGraph, knn_graph, neighbours_within
-from labellight.ml.classifier import DEFAULT_C, unit_rows
+from labellight.ml.classifier import DEFAULT_C
 from labellight.ml.metrics import DEFAULT_FOLDS, cross_val_predictions
 
 DEFAULT_K = 10
@@ -53,7 +54,7 @@ def suspected_mislabels(
 ) -> list[SuspectedMislabel]:
     """Labeled rows of ``embeddings`` (N, D) whose ``labels`` (N,) int (-1 = unlabeled) look wrong,
     most suspicious first. ``graph``: the kNN graph of ``embeddings`` when already built."""
-    x = unit_rows(embeddings)
+    x = unit_rows(embeddings, min_rows=1)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labellight.common.vectors import unit_rows
 from labellight.index.neighbour_graph import NeighbourGraph, knn_graph
 from labellight.index.vector_index import VectorIndex
-from labellight.ml.classifier import unit_rows
 
 DEFAULT_PERCENTILE = 99.0
 
@@ -41,7 +41,7 @@ class OodCalibration:
         """
         if index.ntotal == 0:
             raise ValueError("the index is empty: nothing to compare the queries with")
-        scores, _ = index.search(unit_rows(query_vectors), 1)
+        scores, _ = index.search(unit_rows(query_vectors, min_rows=1), 1)
         distance = _distance(scores[:, 0])
         flags: np.ndarray = distance > self.threshold
         return flags, distance
@@ -55,7 +55,7 @@ def calibrate_ood(embeddings: np.ndarray, percentile: float = DEFAULT_PERCENTILE
     """
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    x = unit_rows(embeddings)
+    x = unit_rows(embeddings, min_rows=1)
     if x.shape[0] < 2:
         raise ValueError("calibration needs at least 2 embeddings")
     if graph is not None and graph.n != x.shape[0]:

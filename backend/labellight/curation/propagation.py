@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags, identity
 
+from labellight.common.vectors import unit_rows
 from labellight.index.neighbour_graph import NeighbourGraph, knn_graph
-from labellight.ml.classifier import unit_rows
 
 DEFAULT_K = 10
 ALPHA = 0.99
@@ -40,7 +40,7 @@ def propagate_labels(
     Returns (tentative (N,) int64, confidence (N,) float64 in [0, 1]). Labeled rows keep their
     label with confidence 1; unreached rows get -1 with confidence 0.
     """
-    x = unit_rows(embeddings)
+    x = unit_rows(embeddings, min_rows=1)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer) or (labels < -1).any():
         raise ValueError(f"labels must be class ids >= 0 or -1, shape ({x.shape[0]},), got {labels.dtype}")
