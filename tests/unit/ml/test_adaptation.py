@@ -17,6 +17,7 @@ def test_frozen_parts_for_last_stages() -> None:
         frozen_parts("efficientnet_lite0", 8)
 
 
+@pytest.mark.slow
 def test_efficientnet_stages_freeze_and_keep_their_statistics() -> None:
     torch.manual_seed(0)
     encoder, _ = build_backbone("efficientnet_lite0")

@@ -126,6 +126,7 @@ def test_export_leaves_the_callers_backbone_alone(tmp_path: Path) -> None:
     assert all(torch.equal(v, before[k]) for k, v in backbone.state_dict().items())
 
 
+@pytest.mark.slow
 def test_export_writes_nothing_when_it_fails(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     head = _head(64)  # the backbone gives 128-d features: the head does not fit

@@ -66,6 +66,7 @@ def _shapes(n: int = 64) -> np.ndarray:
     return images
 
 
+@pytest.mark.slow
 def test_guard_keeps_the_more_consistent_backbone() -> None:
     torch.manual_seed(0)
     resnet, _ = build_backbone("resnet18_w16")

@@ -38,6 +38,7 @@ def _tiny_byol() -> BYOL:
     return BYOL(backbone, dim, proj_hidden=32, proj_dim=16, pred_hidden=32)
 
 
+@pytest.mark.slow
 def test_byol_forward_is_symmetric_in_view_order() -> None:
     model = _tiny_byol()
     v1, v2 = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)
@@ -47,6 +48,7 @@ def test_byol_forward_is_symmetric_in_view_order() -> None:
     assert forward.item() > 0.0
 
 
+@pytest.mark.slow
 def test_byol_target_is_frozen_copy_and_gets_no_gradient() -> None:
     model = _tiny_byol()
     assert all(not p.requires_grad for p in model.target_encoder.parameters())
@@ -59,6 +61,7 @@ def test_byol_target_is_frozen_copy_and_gets_no_gradient() -> None:
     assert all(p.grad is None for p in model.target_encoder.parameters())
 
 
+@pytest.mark.slow
 def test_byol_runs_its_networks_channels_last_without_changing_the_loss() -> None:
     model = _tiny_byol()
     layouts: list[bool] = []

@@ -81,6 +81,7 @@ def test_tiny_dataset_clips_batch_size() -> None:
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "lars"])
+@pytest.mark.slow
 def test_j8_resume_reproduces_an_uninterrupted_run(optimizer: str) -> None:
     pixels = _pixels()
     config = _config(epochs=2, optimizer=optimizer, predictor_lr_scale=10.0)
@@ -113,6 +114,7 @@ class _StepClock:
         return self.now
 
 
+@pytest.mark.slow
 def test_j8_checkpoint_within_an_epoch_resumes_to_the_same_next_step() -> None:
     pixels = _pixels(48)  # 6 steps per epoch
     config = _config(epochs=1)
@@ -203,6 +205,7 @@ def test_lars_scales_the_learning_rate_with_the_batch() -> None:
     assert all(not g["adapt"] for g in no_decay)
 
 
+@pytest.mark.slow
 def test_time_budget_plans_the_epochs_and_reports_them() -> None:
     reports: list[PretrainProgress] = []
     result = pretrain_with_report(_pixels(), _config(time_budget_s=4.0), on_progress=reports.append, device=CPU)
@@ -231,6 +234,7 @@ def test_start_from_weights_file_with_frozen_early_stages(tmp_path: Path) -> Non
     assert all(p.requires_grad for p in run.encoder().parameters())
 
 
+@pytest.mark.slow
 def test_continued_pretraining_is_guarded() -> None:
     first = pretrain(_pixels(), _config(), device=CPU)
     result = pretrain_with_report(_pixels(), _config(seed=1), init_state=first.state_dict(), device=CPU)
