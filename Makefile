@@ -3,14 +3,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-test frontend check api-types unit integration e2e
+.PHONY: run test setup setup-test frontend check api-types unit slow integration e2e screenshots
 
 run: setup frontend
 	$(VENV)/bin/labellight run
 
 test: setup-test frontend check
 	cd frontend && npm test
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q -m ''
 	$(PY) -m pytest tests/integration -q
 	$(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-results
 
@@ -41,11 +41,19 @@ api-types:
 	$(VENV)/bin/labellight openapi --out frontend/openapi.json
 	cd frontend && npm run --silent gen:api
 
+# The fast unit tier (no slow tests: see the `slow` marker in pyproject.toml); `make slow` runs the rest of tests/unit.
 unit:
 	$(PY) -m pytest tests/unit -q
+
+slow:
+	$(PY) -m pytest tests/unit -q -m slow
 
 integration:
 	$(PY) -m pytest tests/integration -q
 
 e2e:
 	$(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-results
+
+# The README's screenshots (docs/screenshots/*.png): the browser tests write them only when asked to.
+screenshots:
+	LABELLIGHT_SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q --screenshot only-on-failure --output test-results

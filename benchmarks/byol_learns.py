@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 import bench_images
-from labellight.ml.classifier import unit_rows
+from labellight.common.vectors import unit_rows
 from labellight.ml.device import pick_device
 from labellight.ml.embed import embed
 from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain_with_report

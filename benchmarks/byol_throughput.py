@@ -36,9 +36,9 @@ from bench_images import BenchImages
 from bench_timing import as_json, load_average, measure, print_summary, run_rounds, summarize, write_json
 from labellight.ml.augment import ByolAugment
 from labellight.ml.device import pick_device
-from labellight.ml.pretrain_config import PretrainConfig, preset
-from labellight.ml.pretrain_run import PretrainRun
-from labellight.ml.pretrain_schedule import epoch_batches, load_batch, schedule_for
+from labellight.ml.pretrain.config import PretrainConfig, preset
+from labellight.ml.pretrain.run import PretrainRun
+from labellight.ml.pretrain.schedule import epoch_batches, load_batch, schedule_for
 
 OURS = "labellight"
 TARGET = 2.0

@@ -39,7 +39,7 @@ from bench_timing import as_json, load_average, measure, print_summary, run_roun
 from labellight.ml.backbones import build_backbone
 from labellight.ml.device import autocast, pick_device
 from labellight.ml.embed import embed
-from labellight.ml.pretrain_config import preset
+from labellight.ml.pretrain.config import preset
 
 OURS = "labellight"
 TARGET = 1.5

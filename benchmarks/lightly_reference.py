@@ -25,7 +25,7 @@ from torchvision.datasets import ImageFolder
 from bench_images import BenchImages
 from labellight.ml.backbones import build_backbone
 from labellight.ml.device import autocast
-from labellight.ml.pretrain_config import PretrainConfig
+from labellight.ml.pretrain.config import PretrainConfig
 
 _MOMENTUM = 0.9
 

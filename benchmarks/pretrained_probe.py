@@ -40,11 +40,12 @@ import torch
 from PIL import Image
 
 import bench_images
+from labellight.common.threads import set_blas_threads
+from labellight.common.vectors import unit_rows
 from labellight.ingest.pixels import to_cache_pixels
 from labellight.ml.backbone_init import load_backbone_weights
 from labellight.ml.backbones import EfficientNetLite
-from labellight.ml.blas_threads import set_blas_threads
-from labellight.ml.classifier import DEFAULT_C, logistic_regression, unit_rows
+from labellight.ml.classifier import DEFAULT_C, logistic_regression
 from labellight.ml.embed import embed
 from labellight.services.benchmark_baselines import pixel_features, pixel_pool_stats
 

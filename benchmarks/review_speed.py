@@ -21,13 +21,13 @@ from typing import TypeVar
 
 import numpy as np
 
+from labellight.common.threads import set_blas_threads
+from labellight.curation.mislabels import suspected_mislabels
+from labellight.curation.near_duplicates import near_duplicate_groups
+from labellight.curation.ood import calibrate_ood
+from labellight.curation.propagation import propagate_labels
 from labellight.index.faiss_threads import set_faiss_threads
-from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import NeighbourGraph
-from labellight.ml.blas_threads import set_blas_threads
-from labellight.ml.mislabels import suspected_mislabels
-from labellight.ml.ood import calibrate_ood
-from labellight.ml.propagation import propagate_labels
 
 T = TypeVar("T")
 

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labellight.ingest.limits import IngestLimits
+
 
 class Settings(BaseSettings):
     """All knobs of LabelLight. The defaults are the embedded mode: SQLite, a file broker, ./data."""
@@ -27,10 +29,11 @@ class Settings(BaseSettings):
     ``labellight invite`` (``invite``), or nobody (``closed``: accounts come from ``labellight create-user``)."""
 
     max_request_bytes: int = 2 * 2**30
-    max_image_pixels: int = 50_000_000
-    max_file_bytes: int = 50 * 2**20
-    max_archive_entries: int = 20_000
-    max_archive_bytes: int = 4 * 2**30
+    # The upload limits (one image, one archive): their defaults live with the checks, in IngestLimits.
+    max_image_pixels: int = IngestLimits.max_pixels
+    max_file_bytes: int = IngestLimits.max_file_bytes
+    max_archive_entries: int = IngestLimits.max_archive_entries
+    max_archive_bytes: int = IngestLimits.max_archive_bytes
 
     upload_chunk_bytes: int = Field(default=8 * 2**20, ge=1)
     """Chunk size of resumable uploads: the size clients are told to send and the most one PUT may carry."""

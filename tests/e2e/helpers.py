@@ -1,6 +1,7 @@
 """Shared steps of the e2e tests: a project of synthetic shapes prepared through the REST API, logging in,
 screenshots for the docs."""
 
+import os
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,8 @@ from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, zip_of
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed on purpose (``make screenshots``), not by every test run.
+SCREENSHOTS_ENV = "LABELLIGHT_SCREENSHOTS"
 
 
 def new_project(client: httpx.Client, name: str, per_class: int, seed: int) -> tuple[int, dict[str, int]]:
@@ -52,6 +55,8 @@ def log_in(page: Page, live: LiveApp, email: str, password: str, hash_path: str,
 
 
 def shot(page: Page, name: str, full_page: bool = False) -> None:
-    """Keep a screenshot of the page as docs/screenshots/<name>.png."""
+    """Keep a screenshot of the page as docs/screenshots/<name>.png when LABELLIGHT_SCREENSHOTS=1."""
+    if os.environ.get(SCREENSHOTS_ENV) != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -5,15 +5,13 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import shot
 from tests.live_app import LiveApp
 from tests.synthetic_images import CLASSES, dataset, encode, shape_image, zip_of
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 
 def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    shot(page, name, full_page=True)
 
 
 def test_the_loop_in_the_browser(live: LiveApp, page: Page, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import yaml
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
 
+@pytest.mark.slow
 def test_compose_validates() -> None:
     validator = shutil.which("docker-compose")
     if validator is None:

@@ -14,30 +14,14 @@ that is about to call FAISS, such as the API's request threads; it costs one thr
 
 from __future__ import annotations
 
-import os
 import threading
 
 import faiss
 
-SMALL_MACHINE_CORES = 4
+from labellight.common.threads import available_cores, default_threads
 
 _chosen: int | None = None
 _applied = threading.local()
-
-
-def default_threads(cores: int) -> int:
-    """One thread on a machine of at most ``SMALL_MACHINE_CORES`` cores, else half of them."""
-    if cores < 1:
-        raise ValueError(f"cores must be >= 1, got {cores}")
-    return 1 if cores <= SMALL_MACHINE_CORES else cores // 2
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, e.g. a container's share)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def set_faiss_threads(threads: int) -> int:

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from labellight.common.atomic_file import atomic_path
 from labellight.index.faiss_threads import use_faiss_threads
-from labellight.ml.atomic_file import atomic_path
 
 IndexKind = Literal["exact", "ivf"]
 # Brute force answers a query over 50k x 512-d in a few ms; above, the IVF index scans ~3% of it.

@@ -1,4 +1,6 @@
-"""The limits every upload is held to."""
+"""The limits every upload is held to. The defaults here are the app's defaults: the settings
+(``LABELLIGHT_MAX_IMAGE_PIXELS``, ``_MAX_FILE_BYTES``, ``_MAX_ARCHIVE_ENTRIES``, ``_MAX_ARCHIVE_BYTES``)
+start from them."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ class IngestLimits:
     max_pixels: int = 50_000_000
     max_file_bytes: int = 50 * 2**20
     max_archive_entries: int = 20_000
-    max_archive_bytes: int = 2 * 2**30
+    max_archive_bytes: int = 4 * 2**30
 
     def __post_init__(self) -> None:
         for field in fields(self):

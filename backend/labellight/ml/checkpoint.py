@@ -12,9 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from labellight.ml.atomic_file import atomic_path
-from labellight.ml.pretrain_config import PretrainConfig
-from labellight.ml.pretrain_run import PretrainRun
+from labellight.common.atomic_file import atomic_path
+from labellight.ml.pretrain.config import PretrainConfig
+from labellight.ml.pretrain.run import PretrainRun
 
 
 def save_state_dict(module_or_dict: nn.Module | Mapping[str, Any], path: Path) -> None:

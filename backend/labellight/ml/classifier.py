@@ -13,21 +13,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from labellight.ml.atomic_file import atomic_path
+from labellight.common.atomic_file import atomic_path
+from labellight.common.vectors import unit_rows
 
 # Inverse L2 strength. Unit-norm embeddings differ by small cosines, so a weak penalty is needed
 # for confident probabilities; 10 is well inside the plateau of linear-probe accuracy.
 DEFAULT_C = 10.0
 _MAX_ITER = 1000
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (float32); the head, metrics, propagation and OOD share it."""
-    if x.ndim != 2 or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"embeddings must be a float array (N, D) with N >= 1, got {x.dtype} {x.shape}")
-    x = x.astype(np.float32, copy=False)
-    unit: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return unit
 
 
 @dataclass
@@ -56,7 +48,7 @@ class LinearHead:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (N, C) for embeddings (N, D) (re-normalised to unit length)."""
-        x = unit_rows(x)
+        x = unit_rows(x, min_rows=1)
         if x.shape[1] != self.dim:
             raise ValueError(f"embeddings have dimension {x.shape[1]}, the head expects {self.dim}")
         logits = x @ self.coef.T + self.intercept
@@ -106,7 +98,7 @@ def train_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float =
 
     Cross-validation: stratified k-fold with k = min(5, smallest class count) when that is >= 2.
     """
-    x = unit_rows(x)
+    x = unit_rows(x, min_rows=1)
     y = np.asarray(y)
     if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be integer class ids of shape ({x.shape[0]},), got {y.dtype} {y.shape}")

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from labellight.ml.atomic_file import atomic_path
+from labellight.common.atomic_file import atomic_path
 from labellight.ml.augment import normalize
 from labellight.ml.classifier import LinearHead
 

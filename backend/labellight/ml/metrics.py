@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from labellight.ml.classifier import DEFAULT_C, logistic_regression, unit_rows
+from labellight.common.vectors import unit_rows
+from labellight.ml.classifier import DEFAULT_C, logistic_regression
 
 DEFAULT_FOLDS = 5
 
@@ -97,7 +98,7 @@ def cross_val_predictions(
     Folds: stratified, k = min(``folds``, smallest class count); every class needs >= 2 labels and
     there must be >= 2 classes (ValueError otherwise).
     """
-    x = unit_rows(x)
+    x = unit_rows(x, min_rows=1)
     y = _class_ids("y", y)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"got {x.shape[0]} embeddings but {y.shape[0]} labels")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from labellight.common.vectors import unit_rows
 from labellight.ml.augment import ByolAugment, ViewPipeline
 from labellight.ml.embed import embed_float
 
@@ -30,17 +31,9 @@ _SCORE_CROP = (0.5, 1.0)
 _SCORE_VIEW = ViewPipeline(blur_p=0.0, solarize_p=0.0)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"embeddings must be (N, D) with N >= 2, got {x.shape}")
-    x = x.astype(np.float32, copy=False)
-    unit: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return unit
-
-
 def knn_indices(embeddings: np.ndarray, k: int) -> np.ndarray:
     """Indices (N, k) of each row's k nearest other rows by cosine similarity (itself excluded)."""
-    x = _unit(embeddings)
+    x = unit_rows(embeddings, min_rows=2)
     if not 1 <= k < x.shape[0]:
         raise ValueError(f"k must be in 1..{x.shape[0] - 1}, got {k}")
     similarity = x @ x.T
@@ -67,7 +60,7 @@ def knn_agreement(emb_a: np.ndarray, emb_b: np.ndarray, k: int = DEFAULT_K) -> f
 def effective_rank(embeddings: np.ndarray) -> float:
     """RankMe: exp(-sum_k p_k log p_k), p_k = s_k / sum_j s_j over the singular values s of the
     (N, D) L2-normalised embeddings. Between 1 (all rows alike: collapse) and min(N, D)."""
-    singular = np.linalg.svd(_unit(embeddings).astype(np.float64), compute_uv=False)
+    singular = np.linalg.svd(unit_rows(embeddings, min_rows=2).astype(np.float64), compute_uv=False)
     p = singular / max(float(singular.sum()), 1e-12) + 1e-12
     return float(np.exp(-(p * np.log(p)).sum()))
 

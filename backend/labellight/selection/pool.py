@@ -44,8 +44,3 @@ def embedding_matrix(embeddings: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(embeddings, dtype=np.float32)
 
 
-def unit_rows(embeddings: np.ndarray) -> np.ndarray:
-    """``embeddings`` (N, D) scaled to unit L2 norm, float32 (zero rows stay zero)."""
-    points = embedding_matrix(embeddings)
-    unit: np.ndarray = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
-    return unit

@@ -25,8 +25,9 @@ import faiss
 import numpy as np
 from scipy.sparse import csr_matrix, identity
 
+from labellight.common.vectors import unit_rows
 from labellight.selection.clustering import kmeans
-from labellight.selection.pool import available_rows, picks, unit_rows
+from labellight.selection.pool import available_rows, picks
 from labellight.selection.suggestion import Suggestion
 
 PURITY = 0.95

@@ -20,6 +20,7 @@ from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.jobs import get_job
 from labellight.services.model_store import embeddings, linear_head
+from labellight.services.model_trust import NO_CLASSIFIER
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
 from labellight.storage.keys import export_key
@@ -38,7 +39,7 @@ class Export:
 def start_batch_predict(session: Session, user: User, project_id: int, top_k: int) -> Job:
     project = get_project(session, user, project_id)
     if project_rows.current_classifier(session, project.id) is None:
-        raise Conflict("the project has no classifier yet: label images and train one")
+        raise Conflict(NO_CLASSIFIER)
     quotas.check_active_jobs(session, user)
     return submit_job(session, project.id, JobKind.PREDICT, {"top_k": top_k})
 
@@ -48,7 +49,7 @@ def run_batch_predict(ctx: JobContext) -> dict[str, Any]:
         classifier = project_rows.current_classifier(session, ctx.project_id)
         backbone = session.get(Backbone, classifier.backbone_id) if classifier else None
         if classifier is None or backbone is None:
-            raise JobFailed("the project has no classifier yet: label images and train one")
+            raise JobFailed(NO_CLASSIFIER)
         names = dict(session.execute(select(LabelClass.id, LabelClass.name)
                                      .where(LabelClass.project_id == ctx.project_id)).tuples().all())
         images = session.execute(select(Image.id, Image.filename, Image.class_id)

@@ -1,22 +1,21 @@
 """The embed job: embeddings of every image under one backbone, their FAISS index and kNN graph."""
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
 from sqlalchemy import select
 
+from labellight.curation.ood import calibrate_ood
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project
 from labellight.db.session import session_scope
+from labellight.index.embedding_files import Embeddings, save_embeddings, save_graph, save_map
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs.routes import JobKind
-from labellight.ml.atomic_file import atomic_path
 from labellight.ml.embed import embed
-from labellight.ml.ood import calibrate_ood
 from labellight.services.classifier_training import train_new_backbone
 from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
@@ -70,14 +69,12 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
         "graph", 0.85 + 0.1 * share, images_done=len(ids), images=len(ids)))
     ctx.report("index", 0.95, force=True, images_done=len(ids), images=len(ids))
     # The distance beyond which a query counts as out of distribution, calibrated on the project's images.
-    ood = np.array(calibrate_ood(vectors, graph=graph).threshold if len(ids) >= 2 else np.inf, dtype=np.float64)
-    _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors,
-                 ood_threshold=ood)
-    _save_arrays(storage.path(map_key(ctx.project_id, backbone.version)), ids=ids, xy=map_2d(vectors))
+    ood = calibrate_ood(vectors, graph=graph).threshold if len(ids) >= 2 else float("inf")
+    save_embeddings(storage.path(embeddings_key(ctx.project_id, backbone.version)),
+                    Embeddings(ids=ids, vectors=vectors, ood_threshold=ood))
+    save_map(storage.path(map_key(ctx.project_id, backbone.version)), ids, map_2d(vectors))
     VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
-    # Stored with the ids it was built on: a reader pairs it with embeddings of the same ids only.
-    _save_arrays(storage.path(neighbour_graph_key(ctx.project_id, backbone.version)), ids=ids,
-                 scores=graph.scores, rows=graph.rows)
+    save_graph(storage.path(neighbour_graph_key(ctx.project_id, backbone.version)), ids, graph)
     with session_scope() as session:
         row = session.get(Backbone, backbone.id)
         if row is not None:
@@ -99,7 +96,3 @@ def map_2d(vectors: np.ndarray) -> np.ndarray:
     scaled: np.ndarray = ((xy - xy.min(axis=0)) / span).astype(np.float32)
     return scaled
 
-
-def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle

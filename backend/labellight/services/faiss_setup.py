@@ -1,8 +1,8 @@
 """FAISS's and BLAS's thread counts from the settings, set once when the API or a worker process starts."""
 
+from labellight.common.threads import set_blas_threads
 from labellight.config import get_settings
 from labellight.index.faiss_threads import set_faiss_threads
-from labellight.ml.blas_threads import set_blas_threads
 
 
 def configure_faiss_threads() -> int:

@@ -19,6 +19,7 @@ from labellight.services.job_context import JobContext, JobFailed
 from labellight.services.job_queue import submit_job
 from labellight.services.jobs import get_job
 from labellight.services.model_store import backbone_module, linear_head
+from labellight.services.model_trust import NO_CLASSIFIER
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
 from labellight.storage.keys import model_export_key
@@ -40,7 +41,7 @@ def start_export(session: Session, user: User, project_id: int, fmt: ExportForma
     project = get_project(session, user, project_id)
     classifier = project_rows.current_classifier(session, project.id)
     if classifier is None:
-        raise Conflict("the project has no classifier yet: label images and train one before exporting")
+        raise Conflict(NO_CLASSIFIER)
     params = {"format": fmt.value, "classifier_id": classifier.id}
     same = session.scalars(select(Job).where(
         Job.project_id == project.id, Job.kind == JobKind.EXPORT.value,

@@ -1,8 +1,6 @@
 """Loading a project's model files: backbones, heads, embeddings, indexes and graphs, cached per version."""
 
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +8,8 @@ import numpy as np
 import torch
 
 from labellight.db.models import Backbone, Classifier
+from labellight.index.embedding_files import Embeddings as Embeddings  # re-exported: the services use it
+from labellight.index.embedding_files import load_embeddings, load_graph, load_map
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ml.backbones import build_backbone
@@ -27,35 +27,6 @@ from labellight.storage.keys import (
 
 _lock = threading.Lock()
 _graph_locks: dict[str, threading.Lock] = {}
-
-
-@dataclass(frozen=True)
-class Embeddings:
-    """L2-normalised embeddings of a project's images under one backbone; ``ids`` are image ids."""
-
-    ids: np.ndarray
-    vectors: np.ndarray
-    ood_threshold: float = float("inf")
-    """Nearest-neighbour distance beyond which a query is out of distribution (see ml.ood)."""
-
-    def restricted_to(self, image_ids: Iterable[int]) -> "Embeddings":
-        """Only the rows of ``image_ids`` (e.g. the images that still exist)."""
-        keep = self.kept(image_ids)
-        return Embeddings(self.ids[keep], self.vectors[keep], self.ood_threshold)
-
-    def kept(self, image_ids: Iterable[int]) -> np.ndarray:
-        """(N,) bool: which rows :meth:`restricted_to` keeps for ``image_ids``."""
-        keep: np.ndarray = np.isin(self.ids, np.fromiter(image_ids, dtype=np.int64))
-        return keep
-
-    def rows_of(self, image_ids: np.ndarray) -> np.ndarray:
-        """Row of each image id, -1 where the image has no embedding yet."""
-        if len(self.ids) == 0:
-            return np.full(len(image_ids), -1, dtype=np.int64)
-        order = np.argsort(self.ids)
-        sorted_ids = self.ids[order]
-        pos = np.minimum(np.searchsorted(sorted_ids, image_ids), len(sorted_ids) - 1)
-        return np.where(sorted_ids[pos] == image_ids, order[pos], -1)
 
 
 def backbone_module(backbone: Backbone) -> torch.nn.Module:
@@ -77,9 +48,7 @@ def embeddings(backbone: Backbone) -> Embeddings:
 
 @lru_cache(maxsize=8)
 def _embeddings(path: str, _mtime: int) -> Embeddings:
-    with np.load(path, allow_pickle=False) as data:
-        threshold = float(data["ood_threshold"]) if "ood_threshold" in data else float("inf")
-        return Embeddings(ids=data["ids"], vectors=data["vectors"], ood_threshold=threshold)
+    return load_embeddings(Path(path))
 
 
 def neighbour_graph(backbone: Backbone) -> NeighbourGraph:
@@ -103,11 +72,8 @@ def neighbour_graph(backbone: Backbone) -> NeighbourGraph:
 @lru_cache(maxsize=4)
 def _neighbour_graph(vectors_path: str, vectors_mtime: int, graph_path: str, graph_mtime: int | None) -> NeighbourGraph:
     emb = _embeddings(vectors_path, vectors_mtime)
-    if graph_mtime is not None:
-        with np.load(graph_path, allow_pickle=False) as data:
-            if np.array_equal(data["ids"], emb.ids):
-                return NeighbourGraph(scores=data["scores"], rows=data["rows"])
-    return NeighbourGraph.build(emb.vectors)
+    stored = load_graph(Path(graph_path), emb.ids) if graph_mtime is not None else None
+    return stored if stored is not None else NeighbourGraph.build(emb.vectors)
 
 
 def embedding_map(backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +84,7 @@ def embedding_map(backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _embedding_map(path: str, _mtime: int) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return data["ids"], data["xy"]
+    return load_map(Path(path))
 
 
 def vector_index(backbone: Backbone) -> VectorIndex:

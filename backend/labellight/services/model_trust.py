@@ -16,7 +16,8 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.ml.baselines import Baselines, baselines, judge
 from labellight.ml.baselines import Trust as Trust  # re-exported: the API presents it
 
-NO_CLASSIFIER = "no classifier yet: label images of at least two classes and train one"
+# The one wording of "there is no classifier": the trust verdict, the predictions, the batch predictions and the export.
+NO_CLASSIFIER = "the project has no classifier yet: label images of at least two classes and train one"
 
 
 def classifier_trust(classifier: Classifier | None) -> Trust:

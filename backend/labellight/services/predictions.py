@@ -15,6 +15,7 @@ from labellight.services import rate_limits
 from labellight.services.errors import Conflict, InvalidInput
 from labellight.services.images import images_by_id
 from labellight.services.model_store import backbone_module, embeddings, linear_head, vector_index
+from labellight.services.model_trust import NO_CLASSIFIER
 from labellight.services.projects import get_project
 from labellight.services.queries import query_pixels
 
@@ -85,7 +86,7 @@ def current_models(session: Session, project_id: int) -> tuple[Classifier, Backb
     """The current classifier and the backbone it was trained on; Conflict when there is none."""
     classifier = project_rows.current_classifier(session, project_id)
     if classifier is None:
-        raise Conflict("the project has no classifier yet: label images and train one")
+        raise Conflict(NO_CLASSIFIER)
     backbone = session.get(Backbone, classifier.backbone_id)
     if backbone is None:
         raise Conflict("the classifier's backbone was deleted: train again")

@@ -1,7 +1,7 @@
 """The pretrain job: BYOL on the project's pixel cache, a new backbone version, then an embed job.
 
 On a machine with several GPUs (or ``LABELLIGHT_PRETRAIN_PROCESSES`` >= 2) the run is distributed
-over processes (:mod:`labellight.ml.distributed_launch`); its checkpoints have the same format, so
+over processes (:mod:`labellight.ml.pretrain.distributed.launch`); its checkpoints have the same format, so
 a retry resumes either kind of run with either kind."""
 
 import math
@@ -28,8 +28,6 @@ from labellight.ml.checkpoint import (
     save_state_dict,
 )
 from labellight.ml.device import pick_device
-from labellight.ml.distributed_launch import pretrain_distributed, processes_for
-from labellight.ml.distributed_pretrain import DistributedSpec
 from labellight.ml.pretrain import (
     CheckpointPolicy,
     PretrainConfig,
@@ -39,6 +37,8 @@ from labellight.ml.pretrain import (
     preset,
     pretrain_with_report,
 )
+from labellight.ml.pretrain.distributed.launch import pretrain_distributed, processes_for
+from labellight.ml.pretrain.distributed.pretrain import DistributedSpec
 from labellight.services import quotas
 from labellight.services.errors import InvalidInput
 from labellight.services.job_context import JobContext, JobFailed

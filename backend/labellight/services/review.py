@@ -14,13 +14,13 @@ from typing import Generic, TypeVar
 import numpy as np
 from sqlalchemy.orm import Session
 
+from labellight.curation.mislabels import suspected_mislabels
+from labellight.curation.near_duplicates import near_duplicate_groups
+from labellight.curation.propagation import propagate_labels
 from labellight.db import projects as project_rows
 from labellight.db.models import Image, Project, User
-from labellight.index.near_duplicates import near_duplicate_groups
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.ml.baselines import Trust
-from labellight.ml.mislabels import suspected_mislabels
-from labellight.ml.propagation import propagate_labels
 from labellight.services.errors import Conflict, NotFound
 from labellight.services.images import images_by_id
 from labellight.services.model_store import Embeddings, embeddings, linear_head, neighbour_graph
