@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sqlalchemy import select
 
+from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project
 from labellight.db.session import session_scope
@@ -70,7 +71,8 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
     _save_arrays(storage.path(embeddings_key(ctx.project_id, backbone.version)), ids=ids, vectors=vectors,
                  ood_threshold=ood)
     _save_arrays(storage.path(map_key(ctx.project_id, backbone.version)), ids=ids, xy=map_2d(vectors))
-    VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
+    index = VectorIndex.build(vectors, ids, get_settings().index_kind)
+    index.save(storage.path(index_key(ctx.project_id, backbone.version)))
     # Stored with the ids it was built on: a reader pairs it with embeddings of the same ids only.
     _save_arrays(storage.path(neighbour_graph_key(ctx.project_id, backbone.version)), ids=ids,
                  scores=graph.scores, rows=graph.rows)
