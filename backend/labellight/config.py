@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     """OpenMP threads FAISS uses for search and k-means in the API and each worker process: 0 = one on a
     machine of at most 4 cores (more threads spin against each other and against torch on a small shared
     box), else half the cores. Not OMP_NUM_THREADS, which would throttle torch too."""
+    index_kind: Literal["auto", "exact", "ivf", "ivf_sq8"] = "auto"
+    """The FAISS index the embed job builds for search: ``auto`` chooses by the number of images (exact
+    below 50k, IVF below 500k, IVF with 8-bit codes from there: docs/benchmarks.md). Override only to
+    trade memory for recall on a box where the automatic choice does not fit."""
     blas_threads: int = Field(default=0, ge=0)
     """Threads of numpy's and scipy's BLAS (OpenBLAS: classifier fits, label propagation), chosen the same
     way; on 2 shared cores its default pool made a 5-fold cross-validated fit 40 times slower."""

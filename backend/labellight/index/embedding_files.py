@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,17 @@ class Embeddings:
         keep: np.ndarray = np.isin(self.ids, np.fromiter(image_ids, dtype=np.int64))
         return keep
 
+    @cached_property
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """(order, ids[order]): sorted once per loaded file, not per request (80 ms at 1M images)."""
+        order = np.argsort(self.ids, kind="stable")
+        return order, self.ids[order]
+
     def rows_of(self, image_ids: np.ndarray) -> np.ndarray:
         """Row of each image id, -1 where the image has no embedding yet."""
         if len(self.ids) == 0:
             return np.full(len(image_ids), -1, dtype=np.int64)
-        order = np.argsort(self.ids)
-        sorted_ids = self.ids[order]
+        order, sorted_ids = self._sorted
         pos = np.minimum(np.searchsorted(sorted_ids, image_ids), len(sorted_ids) - 1)
         return np.where(sorted_ids[pos] == image_ids, order[pos], -1)
 

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sqlalchemy import select
 
+from labellight.config import get_settings
 from labellight.curation.ood import calibrate_ood
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Project
@@ -73,7 +74,8 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
     save_embeddings(storage.path(embeddings_key(ctx.project_id, backbone.version)),
                     Embeddings(ids=ids, vectors=vectors, ood_threshold=ood))
     save_map(storage.path(map_key(ctx.project_id, backbone.version)), ids, map_2d(vectors))
-    VectorIndex.build(vectors, ids).save(storage.path(index_key(ctx.project_id, backbone.version)))
+    VectorIndex.build(vectors, ids, get_settings().index_kind).save(
+        storage.path(index_key(ctx.project_id, backbone.version)))
     save_graph(storage.path(neighbour_graph_key(ctx.project_id, backbone.version)), ids, graph)
     with session_scope() as session:
         row = session.get(Backbone, backbone.id)

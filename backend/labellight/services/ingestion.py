@@ -2,6 +2,12 @@
 
 The ingests of one project run one at a time, whole, under the pixel cache's lock: what one reads as
 committed (cache rows, known hashes) stays so until it commits, and what it undoes is only its own.
+
+Pixel rows stream: every ``APPEND_CHUNK_BYTES`` of them are appended to the cache as the run goes, so its
+memory does not grow with the upload (it held ~3 GB at 20k images of 224 px). Appended rows are not
+committed: no image row refers to them and readers map only the rows the database's images use, until
+the one transaction that inserts every image row. A run that fails or is cancelled truncates the cache
+back to where it started; one killed outright leaves its rows as unused bytes past the committed ones.
 """
 
 from collections.abc import Iterable, Iterator
@@ -38,6 +44,8 @@ from labellight.storage.keys import (
 
 MAX_REPORTED_FILES = 10_000
 DUPLICATE = "same content as an image already in the project"
+APPEND_CHUNK_BYTES = 16 * 2**20
+"""Pixel rows held in memory before they are appended to the cache (~110 rows at 224 px)."""
 # Hashes per IN (...) query: well under SQLite's and PostgreSQL's limits on bound parameters.
 _HASHES_PER_QUERY = 500
 
@@ -51,7 +59,6 @@ def ingest_limits() -> IngestLimits:
 @dataclass
 class _Accepted:
     row: Image
-    pixels: np.ndarray
     entry: dict[str, Any] | None
     """Its line in the report (None past ``MAX_REPORTED_FILES``)."""
 
@@ -66,6 +73,8 @@ class _Batch:
     bytes_left: int
     """Bytes of images this import may still bring in (LABELLIGHT_MAX_INGEST_BYTES)."""
     accepted: list[_Accepted] = field(default_factory=list)
+    pending: list[np.ndarray] = field(default_factory=list)
+    """Pixels of the last ``len(pending)`` accepted images, not yet appended to the cache."""
     written: set[str] = field(default_factory=set)
     """Hashes whose original and thumbnail this run wrote."""
     report: list[dict[str, Any]] = field(default_factory=list)
@@ -149,6 +158,8 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
                     # Each archive is a tree of its own; plain files (a picked folder) together are one.
                     group = "files" if path is None else str(position)
                     batch.labels.place(group, path or staged.get("path", name), *placed)
+                if len(batch.pending) * cache.row_bytes >= APPEND_CHUNK_BYTES:
+                    _append_pending(cache, batch)
         batch.labels.read_tree()
         _commit(ctx, cache, batch)
     except BaseException:
@@ -224,23 +235,34 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
     row = Image(project_id=project_id, sha256=sha, filename=name.rsplit("/", 1)[-1][:255],
                 format=decoded.format, width=decoded.width, height=decoded.height, cache_row=-1)
     entry = batch.note(name, "accepted")
-    batch.accepted.append(_Accepted(row, to_cache_pixels(decoded.image, size), entry))
+    batch.accepted.append(_Accepted(row, entry))
+    batch.pending.append(to_cache_pixels(decoded.image, size))
     return sha, entry
 
 
+def _append_pending(cache: PixelCache, batch: _Batch) -> None:
+    """Append the held pixel rows to the cache and note each image's row; nothing is committed yet."""
+    if not batch.pending:
+        return
+    first = cache.append(np.stack(batch.pending))
+    for offset, accepted in enumerate(batch.accepted[len(batch.accepted) - len(batch.pending):]):
+        accepted.row.cache_row = first + offset
+    batch.pending.clear()
+
+
 def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
-    """Append the pixels and insert the rows in one transaction, only while the job may still commit."""
+    """Append the last pixels, then insert every image row in one transaction, only while the job may
+    still commit."""
+    _append_pending(cache, batch)
     with session_scope() as session:
         ctx.confirm_commit(session)
-        # Only a writer outside the cache lock could have added one of these meanwhile; it stays the copy.
+        # Only a writer outside the cache lock could have added one of these meanwhile; it stays the copy
+        # (the pixel row appended for ours stays unused).
         present = _committed_among(session, ctx.project_id, (a.row.sha256 for a in batch.accepted))
         for accepted in [a for a in batch.accepted if a.row.sha256 in present]:
             batch.demote(accepted)
         batch.accepted = [a for a in batch.accepted if a.row.sha256 not in present]
         if batch.accepted:
-            first = cache.append(np.stack([a.pixels for a in batch.accepted]))
-            for offset, accepted in enumerate(batch.accepted):
-                accepted.row.cache_row = first + offset
             session.add_all(a.row for a in batch.accepted)
             session.flush()
         try:
@@ -250,10 +272,10 @@ def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
 
 
 def _undo(project_id: int, cache: PixelCache, first_free: int, batch: _Batch) -> None:
-    """Take back what a run that did not commit wrote: the cache rows it appended (from ``first_free`` on;
-    no reader maps those) and the files no committed row refers to. What the database holds decides, so
-    a commit that went through before an error keeps its rows and files. A project deleted meanwhile
-    loses every file this run (re)created."""
+    """Take back what a run that did not commit wrote: the cache rows it appended, chunk by chunk (from
+    ``first_free`` on; no reader maps those) and the files no committed row refers to. What the database
+    holds decides, so a commit that went through before an error keeps its rows and files. A project
+    deleted meanwhile loses every file this run (re)created."""
     with session_scope() as session:
         committed = _committed_state(session, project_id)
     if committed is None:
