@@ -139,8 +139,8 @@ def _add_bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from labellight.services.benchmark import BenchSpec, run_benchmark
-    from labellight.services.benchmark_data import BenchInputError
+    from labellight.bench.data import BenchInputError
+    from labellight.bench.run import BenchSpec, run_benchmark
     from labellight.services.suggestions import Strategy
 
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from labellight.services.benchmark_data import Annotator, BenchInputError, read_tree
-from labellight.services.benchmark_report import MethodRun, markdown_table, summarise
+from labellight.bench.data import Annotator, BenchInputError, read_tree
+from labellight.bench.report import MethodRun, markdown_table, summarise
 from tests.synthetic_images import dataset
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labellight.bench.data import BenchData, LabeledFile, file_sha256
 from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, Project, User
@@ -29,7 +30,6 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import get_producer
 from labellight.ml.embed import embed
 from labellight.services.accounts import create_user
-from labellight.services.benchmark_data import BenchData, LabeledFile, file_sha256
 from labellight.services.job_runner import run_job
 from labellight.services.model_store import backbone_module
 from labellight.services.pretraining import start_pretrain

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from labellight.db.models import Backbone
-from labellight.services.benchmark_app import (
+from labellight.bench.app import (
     BenchProject,
     create_bench_project,
     current_backbone,
@@ -28,7 +27,7 @@ from labellight.services.benchmark_app import (
     pretrain_and_embed,
     train_pixels,
 )
-from labellight.services.benchmark_baselines import (
+from labellight.bench.baselines import (
     linear_probe_accuracy,
     pixel_features,
     pixel_pool_stats,
@@ -36,15 +35,16 @@ from labellight.services.benchmark_baselines import (
     scratch_accuracy,
     weights_features,
 )
-from labellight.services.benchmark_data import Annotator, BenchInputError, open_bench_input
-from labellight.services.benchmark_report import (
+from labellight.bench.data import Annotator, BenchInputError, open_bench_input
+from labellight.bench.report import (
     MethodRun,
     learning_curve_png,
     markdown_table,
     summarise,
     summary_as_json,
 )
-from labellight.services.benchmark_run import random_label_sets, run_selection
+from labellight.bench.rounds import random_label_sets, run_selection
+from labellight.db.models import Backbone
 from labellight.services.suggestions import Strategy
 
 LabelSets = dict[int, dict[int, list[int]]]
