@@ -56,7 +56,8 @@ def main() -> None:
                 arrays[split] = embed(module.eval(), pixels, INPUT_SIZE, device=torch.device("cpu"))
                 arrays[f"{split}_y"] = labels
                 print(f"{name} {split}: {arrays[split].shape}", flush=True)
-        np.savez(args.out / f"{name}.npz", **arrays)
+        np.savez(args.out / f"{name}.npz", train=arrays["train"], train_y=arrays["train_y"], test=arrays["test"],
+                 test_y=arrays["test_y"])
 
 
 if __name__ == "__main__":

@@ -23,34 +23,28 @@ a skilled head. ProbCover stays available as an explicit strategy. Re-tune on re
 
 from __future__ import annotations
 
-MIN_LABELS_PER_CLASS = 20
-MIN_SKILL = 0.5
+MIN_LABELS_PER_CLASS = 2
 
 
 def choose_strategy(
     n_labeled: int,
     n_classes_labeled: int,
-    cv_accuracy: float | None,
+    trusted: bool,
     n_classes: int | None = None,
     *,
     min_labels_per_class: int = MIN_LABELS_PER_CLASS,
-    min_skill: float = MIN_SKILL,
 ) -> str:
     """``"typical"`` or ``"hybrid"`` (the names of the selection strategies).
 
     ``n_labeled``: labeled images; ``n_classes_labeled``: classes holding at least one label;
-    ``cv_accuracy``: the current head's cross-validated accuracy (None: no head or no CV);
-    ``n_classes``: the project's classes, when known (else the labeled ones, at least 2).
+    ``trusted``: the current head's cross-validated accuracy beats guessing (:func:`labellight.ml.baselines.judge`;
+    False with no head); ``n_classes``: the project's classes, when known (else the labeled ones, at least 2).
     """
     if n_labeled < 0 or n_classes_labeled < 0 or (n_classes is not None and n_classes < 0):
         raise ValueError("counts must be >= 0")
     if n_classes_labeled > n_labeled:
         raise ValueError(f"{n_classes_labeled} classes cannot hold only {n_labeled} labels")
-    if cv_accuracy is not None and not 0.0 <= cv_accuracy <= 1.0:
-        raise ValueError(f"cv_accuracy must be in [0, 1], got {cv_accuracy}")
     classes = max(n_classes or 0, n_classes_labeled, 2)
-    chance = 1.0 / classes
-    skilled = cv_accuracy is not None and (cv_accuracy - chance) / (1.0 - chance) >= min_skill
-    if skilled and n_classes_labeled >= 2 and n_labeled >= min_labels_per_class * classes:
+    if trusted and n_classes_labeled >= 2 and n_labeled >= min_labels_per_class * classes:
         return "hybrid"
     return "typical"
