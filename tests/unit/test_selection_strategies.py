@@ -195,3 +195,30 @@ def test_auto_strategy_validates_counts() -> None:
         choose_strategy(1, 2, False)
     with pytest.raises(ValueError, match="counts"):
         choose_strategy(-1, 0, False)
+
+
+def _auto_choice(x: np.ndarray, y: np.ndarray, labeled_rows: np.ndarray, n_classes: int) -> str:
+    """The app's rule on a head trained on the given labels (as suggestions.auto wires it)."""
+    from labellight.ml.baselines import judge
+    from labellight.ml.classifier import train_linear_head
+
+    labels = y[labeled_rows]
+    training = train_linear_head(x[labeled_rows], labels)
+    trust = judge(training.cv_accuracy, np.bincount(labels).tolist(), training.n_folds)
+    return choose_strategy(len(labeled_rows), len(set(labels.tolist())), trust.trustworthy, n_classes)
+
+
+def test_auto_leaves_the_cold_start_when_the_head_has_learned_the_classes_not_when_it_guesses() -> None:
+    x, y = _blobs(4, per_blob=30, seed=3)
+    rng = np.random.default_rng(0)
+    three_each = np.concatenate([rng.choice(np.flatnonzero(y == c), 3, replace=False) for c in range(4)])
+    assert _auto_choice(x, y, three_each, 4) == "hybrid"
+    # The same images with shuffled labels: the head cannot beat guessing, so typical picks go on.
+    shuffled = y.copy()
+    shuffled[three_each] = rng.permutation(np.repeat(np.arange(4), 3))
+    while np.mean(shuffled[three_each] == y[three_each]) > 0.25:
+        shuffled[three_each] = rng.permutation(shuffled[three_each])
+    assert _auto_choice(x, shuffled, three_each, 4) == "typical"
+    # One label per class: not cross-validated, so never trusted, however clean the classes.
+    one_each = three_each[::3]
+    assert _auto_choice(x, y, one_each, 4) == "typical"

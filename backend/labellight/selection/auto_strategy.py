@@ -4,21 +4,24 @@ Low-budget active learning favours *representative* picks while the classifier i
 *uncertain* picks once it is good (Hacohen et al. 2022, "Active learning on a budget"): uncertainty
 from a weak model points at noise, typicality needs no model at all. So:
 
-1. Cold start, TypiClust ("typical"), while there is no usable classifier: no cross-validated
-   accuracy yet (a class with a single label, or fewer than two classes labeled), fewer than
-   ``min_labels_per_class`` labels per class on average, or a skill below ``min_skill``, where
-   skill = (accuracy - chance) / (1 - chance), chance = 1 / #classes (0 at chance level, 1 when
-   perfect; 0.5 is 55% accuracy on 10 classes, 75% on 2).
-2. Then the hybrid ("hybrid"): uncertain images from distinct clusters, class-balanced.
+1. Cold start, TypiClust ("typical"), until the classifier is *trustworthy* and the labels cover the
+   classes: the head's cross-validated accuracy beats guessing (:func:`labellight.ml.baselines.judge`,
+   a binomial test against the majority share; it needs 2 labels in every labeled class to be
+   cross-validated at all) and there are ``min_labels_per_class`` labels per class on average.
+2. Then the hybrid ("hybrid"): uncertain images from distinct clusters, rare predicted classes first
+   (uncertainty x diversity x class balance).
 
-Why these defaults: on unit-norm PCA-64 pixel features of fashion_mnist_5k and cifar10_5k, 3 seeds,
-rounds to 10/20/50/100/200 labels, TypiClust beat random at 10 and 20 labels (fashion 54.5 vs 42.2
-and 62.3 vs 48.8; cifar 16.0 vs 15.9, 17.4 vs 17.9: pixels carry little class signal), ProbCover
-with its paper's delta rule trailed TypiClust on both (fashion 37.1 and 51.4), and switching to the
-hybrid at 5 labels per class cost 1 point on fashion and fell below random on cifar, where the head
-is weak. Hence TypiClust for the whole cold start and the hybrid only past 20 labels per class with
-a skilled head. ProbCover stays available as an explicit strategy. Re-tune on real embeddings
-(``labellight bench``).
+Why: TypiClust's typical points pay most while a class has one or two labels, and stop paying once
+the head knows the classes: it keeps picking the dense cores the head already gets right, and on
+cifar10_5k it ended 1.4 points below random at 200 labels when it ran to the end. A trustworthy head
+is the evidence that its uncertainty points at the boundary rather than at noise; the verdict's
+margin shrinks with more labels, so on an easy domain the switch comes early and on a hard one late,
+with no accuracy threshold tuned to one data set. 2 labels per class is the least for which the
+per-class margin means anything. Simulated on frozen ImageNet Lite0 features of cifar10_5k
+(benchmarks/picks_sim.py, rounds to 10/20/50/100/200 labels), this rule stayed with TypiClust to 50
+labels (its +10-14 points over random at 10-20 labels kept) and switched to the hybrid at 50 or 100,
+ending 1-2 points above random at 200 where TypiClust alone was level. `labellight bench` measures it
+(docs/label-efficiency.md).
 """
 
 from __future__ import annotations
