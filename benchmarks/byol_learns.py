@@ -34,11 +34,11 @@ import numpy as np
 import torch
 
 import bench_images
+from labellight.bench.baselines import pixel_features, pixel_pool_stats
 from labellight.common.vectors import unit_rows
 from labellight.ml.device import pick_device
 from labellight.ml.embed import embed
 from labellight.ml.pretrain import PretrainConfig, PretrainProgress, PretrainRun, preset, pretrain_with_report
-from labellight.services.benchmark_baselines import pixel_features, pixel_pool_stats
 from pretrained_probe import load_split, probe, summary
 
 SHARED = bench_images.REPO.parent / "shared" / "datasets"

@@ -40,6 +40,7 @@ import torch
 from PIL import Image
 
 import bench_images
+from labellight.bench.baselines import pixel_features, pixel_pool_stats
 from labellight.common.threads import set_blas_threads
 from labellight.common.vectors import unit_rows
 from labellight.ingest.pixels import to_cache_pixels
@@ -47,7 +48,6 @@ from labellight.ml.backbone_init import load_backbone_weights
 from labellight.ml.backbones import EfficientNetLite
 from labellight.ml.classifier import DEFAULT_C, logistic_regression
 from labellight.ml.embed import embed
-from labellight.services.benchmark_baselines import pixel_features, pixel_pool_stats
 
 SHARED = bench_images.REPO.parent / "shared" / "datasets"
 DEFAULT_DATA = (SHARED / "cifar10_5k.tar.gz", SHARED / "fashion_mnist_5k.tar.gz")

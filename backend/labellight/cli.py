@@ -135,14 +135,19 @@ def _add_bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--budgets", type=_int_list, default=[10, 20, 50, 100, 200], help="labels, comma-separated")
     p.add_argument("--strategies", default="auto,random,cold_start,probcover", help="comma-separated strategies")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--pretrain-minutes", type=float, default=20.0, help="BYOL time budget")
+    p.add_argument("--pretrain-minutes", type=float, default=20.0,
+                   help="BYOL time budget; 0: no pretraining, the frozen pretrained start a user has after the upload")
     p.add_argument("--out", type=Path, default=Path("labellight-bench"), help="folder for JSON, markdown, PNG")
     p.add_argument("--weights", type=Path, help="a local backbone weights file for the frozen-features baseline")
+    p.add_argument("--baselines", default="frozen_pretrained,raw_pixels,random_init,supervised_scratch",
+                   help="comma-separated baselines scored on the random runs' labels ('' for none)")
+    p.add_argument("--targets", type=_int_list, default=[],
+                   help="test accuracies in %% for the labels-needed summary (default: random's curve)")
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from labellight.services.benchmark import BenchSpec, run_benchmark
-    from labellight.services.benchmark_data import BenchInputError
+    from labellight.bench.data import BenchInputError
+    from labellight.bench.run import BenchSpec, run_benchmark
     from labellight.services.suggestions import Strategy
 
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -150,7 +155,9 @@ def _bench(args: argparse.Namespace) -> None:
     if unknown:
         sys.exit(f"labellight: unknown strategies {unknown}; choose from {', '.join(s.value for s in Strategy)}")
     try:
-        spec = BenchSpec(args.budgets, [Strategy(n) for n in names], args.seeds, args.pretrain_minutes, args.weights)
+        baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+        spec = BenchSpec(args.budgets, [Strategy(n) for n in names], args.seeds, args.pretrain_minutes, args.weights,
+                         baselines, tuple(t / 100 for t in args.targets))
         run_benchmark(args.folder, spec, args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
     except BenchInputError as exc:
         sys.exit(f"labellight: {exc}")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from labellight.services.benchmark_data import Annotator, BenchInputError, read_tree
-from labellight.services.benchmark_report import MethodRun, markdown_table, summarise
+from labellight.bench.data import Annotator, BenchInputError, read_tree
+from labellight.bench.report import MethodRun, default_targets, labels_to_reach, markdown_table, reach_table, summarise
 from tests.synthetic_images import dataset
 
 
@@ -23,14 +23,14 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def _bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
-    # The pipeline on a small network from scratch and a 64-px cache: continued pretraining of the ImageNet
-    # start at 128 px takes minutes on a shared CPU whatever the budget (one epoch at least), and so does the
-    # supervised baseline on 128-px pixels; neither is what this checks.
-    env.update(LABELLIGHT_PRETRAINED="false", LABELLIGHT_CACHE_IMAGE_SIZE="64")
+def _bench(*args: str, cwd: Path, pretrained: bool = False) -> subprocess.CompletedProcess[str]:
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
+    # By default the pipeline on a small network from scratch and a 64-px cache: continued pretraining of the
+    # ImageNet start at 128 px takes minutes on a shared CPU whatever the budget (one epoch at least), and so
+    # does the supervised baseline on 128-px pixels; neither is what this checks.
+    run_env.update(LABELLIGHT_PRETRAINED=str(pretrained).lower(), LABELLIGHT_CACHE_IMAGE_SIZE="64")
     return subprocess.run([sys.executable, "-m", "labellight.cli", "bench", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=600)
+                          env=run_env, cwd=cwd, timeout=600)
 
 
 def test_bench_runs_the_pipeline_and_writes_its_figures(tmp_path: Path) -> None:
@@ -98,3 +98,40 @@ def test_table_shows_mean_and_spread_per_budget() -> None:
     assert table[0] == "| labels | auto | raw_pixels |"
     assert table[2] == "| 10 | 30.0 ± 14.1 | 10.0 ± 0.0 |"
     assert table[3] == "| 20 | 40.0 ± 0.0 | – |"
+
+
+def test_bench_without_pretraining_scores_the_frozen_start_and_what_reaches_what(tmp_path: Path) -> None:
+    folder, out = _tree(tmp_path / "shapes"), tmp_path / "out"
+    result = _bench(str(folder), "--budgets", "4,8", "--strategies", "random", "--seeds", "2",
+                    "--pretrain-minutes", "0", "--baselines", "frozen_pretrained", "--targets", "40,101",
+                    "--out", str(out), cwd=tmp_path, pretrained=True)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "between 0 and 100%" in result.stderr
+    result = _bench(str(folder), "--budgets", "4,8", "--strategies", "random", "--seeds", "2",
+                    "--pretrain-minutes", "0", "--baselines", "frozen_pretrained", "--targets", "40,99",
+                    "--out", str(out), cwd=tmp_path, pretrained=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    figures = json.loads((out / "results.json").read_text())
+    assert figures["pretrain"]["epochs"] == 0
+    assert figures["pretrain"]["start"] == "frozen pretrained"
+    assert set(figures["summary"]) == {"random", "frozen_pretrained"}
+    # No BYOL ran, so the random runs' classifier sits on the frozen features: the baseline on the same
+    # labels is the same head on the same vectors.
+    for budget in ("4", "8"):
+        assert figures["summary"]["frozen_pretrained"][budget]["mean"] == pytest.approx(
+            figures["summary"]["random"][budget]["mean"], abs=0.04)
+    assert set(figures["labels_to_reach"]["random"]) == {"40", "99"}
+    assert "Labels needed to reach" in (out / "results.md").read_text()
+
+
+def test_labels_to_reach_interpolates_the_mean_curve_and_says_when_it_never_gets_there() -> None:
+    summary = summarise([MethodRun("auto", 0, {10: 0.4, 100: 0.6}), MethodRun("random", 0, {10: 0.2, 100: 0.5})])
+    table = labels_to_reach(summary, [0.3, 0.5, 0.6])
+    assert table["auto"][0.3].text() == "≤ 10"
+    assert table["auto"][0.5].labels == pytest.approx(10 ** 1.5)  # halfway in log labels
+    assert table["auto"][0.6].labels == pytest.approx(100)
+    assert table["random"][0.6].text() == "not reached"
+    assert table["random"][0.3].labels == pytest.approx(10 ** (1 + 1 / 3))
+    assert default_targets(summary) == [0.5]  # what random reaches after its first budget
+    assert "| 60% | 100 | not reached |" in reach_table(table)

@@ -22,6 +22,7 @@ from labellight.selection.uncertainty import select_entropy, select_least_confid
 from labellight.services.errors import Conflict
 from labellight.services.images import images_by_id
 from labellight.services.model_store import Embeddings, embeddings, linear_head
+from labellight.services.model_trust import classifier_trust
 from labellight.services.projects import get_project
 
 
@@ -101,8 +102,8 @@ def _auto(project: Project, pool: _Pool) -> Strategy:
     if pool.emb is None:
         return Strategy.RANDOM
     labeled = [c for c in pool.class_ids if c is not None]
-    accuracy = pool.classifier.cv_accuracy if pool.classifier is not None else None
-    choice = _AUTO_CHOICES[choose_strategy(len(labeled), len(set(labeled)), accuracy, len(project.classes))]
+    trusted = classifier_trust(pool.classifier).trustworthy
+    choice = _AUTO_CHOICES[choose_strategy(len(labeled), len(set(labeled)), trusted, len(project.classes))]
     return Strategy.PROBCOVER if choice is Strategy.HYBRID and pool.classifier is None else choice
 
 

@@ -171,26 +171,54 @@ def test_hybrid_takes_uncertain_rows_from_distinct_clusters_and_balances_classes
 
 
 @pytest.mark.parametrize(
-    ("n_labeled", "n_classes_labeled", "cv_accuracy", "n_classes", "expected"),
+    ("n_labeled", "n_classes_labeled", "trusted", "n_classes", "expected"),
     [
-        (0, 0, None, None, "typical"),
-        (100, 5, None, 10, "typical"),  # no classifier yet: cold start
-        (150, 10, 0.9, 10, "typical"),  # good, but 15 labels per class are still few
-        (200, 10, 0.4, 10, "typical"),  # enough labels, weak classifier (skill 0.33)
-        (200, 10, 0.7, 10, "hybrid"),  # skill 0.67
-        (40, 2, 0.8, 2, "hybrid"),  # binary: skill 0.6
-        (40, 2, 0.7, 2, "typical"),  # binary: skill 0.4
-        (200, 1, None, 10, "typical"),  # one class labeled: no classifier
+        (0, 0, False, None, "typical"),
+        (100, 5, False, 10, "typical"),  # no trustworthy classifier yet: cold start
+        (15, 10, True, 10, "typical"),  # trustworthy, but under 2 labels per class: coverage first
+        (20, 10, True, 10, "hybrid"),  # 2 per class and a head that beats guessing
+        (200, 10, False, 10, "typical"),  # many labels, but the head is no better than guessing
+        (4, 2, True, 2, "hybrid"),  # binary: 2 per class
+        (3, 2, True, 2, "typical"),
+        (200, 1, False, 10, "typical"),  # one class labeled: no classifier
+        (40, 3, True, None, "hybrid"),  # classes unknown: the labeled ones count
     ],
 )
 def test_auto_strategy_choice(
-    n_labeled: int, n_classes_labeled: int, cv_accuracy: float | None, n_classes: int | None, expected: str
+    n_labeled: int, n_classes_labeled: int, trusted: bool, n_classes: int | None, expected: str
 ) -> None:
-    assert choose_strategy(n_labeled, n_classes_labeled, cv_accuracy, n_classes) == expected
+    assert choose_strategy(n_labeled, n_classes_labeled, trusted, n_classes) == expected
 
 
 def test_auto_strategy_validates_counts() -> None:
     with pytest.raises(ValueError, match="classes cannot hold"):
-        choose_strategy(1, 2, None)
-    with pytest.raises(ValueError, match="cv_accuracy"):
-        choose_strategy(10, 2, 1.5)
+        choose_strategy(1, 2, False)
+    with pytest.raises(ValueError, match="counts"):
+        choose_strategy(-1, 0, False)
+
+
+def _auto_choice(x: np.ndarray, y: np.ndarray, labeled_rows: np.ndarray, n_classes: int) -> str:
+    """The app's rule on a head trained on the given labels (as suggestions.auto wires it)."""
+    from labellight.ml.baselines import judge
+    from labellight.ml.classifier import train_linear_head
+
+    labels = y[labeled_rows]
+    training = train_linear_head(x[labeled_rows], labels)
+    trust = judge(training.cv_accuracy, np.bincount(labels).tolist(), training.n_folds)
+    return choose_strategy(len(labeled_rows), len(set(labels.tolist())), trust.trustworthy, n_classes)
+
+
+def test_auto_leaves_the_cold_start_when_the_head_has_learned_the_classes_not_when_it_guesses() -> None:
+    x, y = _blobs(4, per_blob=30, seed=3)
+    rng = np.random.default_rng(0)
+    three_each = np.concatenate([rng.choice(np.flatnonzero(y == c), 3, replace=False) for c in range(4)])
+    assert _auto_choice(x, y, three_each, 4) == "hybrid"
+    # The same images with shuffled labels: the head cannot beat guessing, so typical picks go on.
+    shuffled = y.copy()
+    shuffled[three_each] = rng.permutation(np.repeat(np.arange(4), 3))
+    while np.mean(shuffled[three_each] == y[three_each]) > 0.25:
+        shuffled[three_each] = rng.permutation(shuffled[three_each])
+    assert _auto_choice(x, shuffled, three_each, 4) == "typical"
+    # One label per class: not cross-validated, so never trusted, however clean the classes.
+    one_each = three_each[::3]
+    assert _auto_choice(x, y, one_each, 4) == "typical"

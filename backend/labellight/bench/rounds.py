@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
+from labellight.bench.app import BenchJobFailed, BenchProject, finish
+from labellight.bench.data import Annotator
 from labellight.db.models import Classifier
 from labellight.db.session import session_scope
 from labellight.selection.random_pick import select_random
-from labellight.services.benchmark_app import BenchJobFailed, BenchProject, finish
-from labellight.services.benchmark_data import Annotator
 from labellight.services.classifier_training import start_train
 from labellight.services.images import set_labels
 from labellight.services.model_store import linear_head

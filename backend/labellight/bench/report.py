@@ -78,6 +78,73 @@ def _format(cell: Cell | None) -> str:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """Labels a method needs to reach a target accuracy: ``labels`` None when its curve never gets there;
+    ``at_most`` when it is already there at its first budget (the curve says nothing below it)."""
+
+    labels: float | None
+    at_most: bool = False
+
+    def text(self) -> str:
+        if self.labels is None:
+            return "not reached"
+        return f"≤ {self.labels:.0f}" if self.at_most else f"{self.labels:.0f}"
+
+
+def reach(cells: dict[int, Cell], target: float) -> Reach:
+    """Labels where the mean curve first reaches ``target`` (a fraction), interpolated linearly in
+    log(labels) between the budget below the target and the first budget at or above it."""
+    budgets = sorted(cells)
+    for index, budget in enumerate(budgets):
+        high = cells[budget].mean
+        if high < target:
+            continue
+        if index == 0:
+            return Reach(float(budget), at_most=True)
+        below = budgets[index - 1]
+        low = cells[below].mean
+        share = (target - low) / (high - low)
+        return Reach(float(math.exp(math.log(below) + share * (math.log(budget) - math.log(below)))))
+    return Reach(None)
+
+
+ReachTable = dict[str, dict[float, Reach]]
+
+
+def labels_to_reach(summary: Summary, targets: list[float]) -> ReachTable:
+    """Per method, the labels needed to reach each target accuracy (fractions)."""
+    return {method: {t: reach(cells, t) for t in targets} for method, cells in summary.items()}
+
+
+def default_targets(summary: Summary, reference: str = "random") -> list[float]:
+    """What the reference method (else the first) reaches at each budget after its first, in whole
+    percent rounded down: "labels needed to match random at 20, 50, ... labels"."""
+    if not summary:
+        return []
+    cells = summary.get(reference) or next(iter(summary.values()))
+    return sorted({math.floor(100 * cell.mean) / 100 for cell in list(cells.values())[1:]})
+
+
+def reach_as_json(table: ReachTable) -> dict[str, dict[str, dict[str, float | bool | None]]]:
+    return {method: {f"{100 * t:.0f}": {"labels": None if r.labels is None else round(r.labels, 1),
+                                         "at_most": r.at_most} for t, r in by_target.items()}
+            for method, by_target in table.items()}
+
+
+def reach_table(table: ReachTable) -> str:
+    """Target rows x method columns: labels needed to reach each test accuracy."""
+    if not table:
+        return ""
+    methods = list(table)
+    targets = sorted({t for by_target in table.values() for t in by_target})
+    lines = ["Labels needed to reach a test accuracy (mean curve, interpolated in log labels):\n",
+             "| accuracy | " + " | ".join(methods) + " |", "|---:|" + "---:|" * len(methods)]
+    for target in targets:
+        lines.append(f"| {100 * target:.0f}% | " + " | ".join(table[m][target].text() for m in methods) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
 class _Frame:
     """The plot area inside the image and the data ranges it maps."""
 

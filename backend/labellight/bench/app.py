@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labellight.bench.data import BenchData, LabeledFile, file_sha256
 from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, Project, User
@@ -29,9 +30,9 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import get_producer
 from labellight.ml.embed import embed
 from labellight.services.accounts import create_user
-from labellight.services.benchmark_data import BenchData, LabeledFile, file_sha256
 from labellight.services.job_runner import run_job
-from labellight.services.model_store import backbone_module
+from labellight.services.model_store import backbone_module, embeddings
+from labellight.services.pretrained_start import FROZEN_START
 from labellight.services.pretraining import start_pretrain
 from labellight.services.projects import add_class, create_project
 from labellight.services.queries import query_pixels
@@ -167,29 +168,55 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
-def pretrain_and_embed(project: BenchProject, budget_s: float) -> dict[str, Any]:
+def pretrain_and_embed(project: BenchProject, budget_s: float) -> dict[str, Any] | None:
     """The pretrain job with a time budget (it plans its epochs from a measured step time of the
-    configuration it runs, as for a user), then the embed job it queued; the pretrain job's result."""
-    with session_scope() as session:
-        job = start_pretrain(session, project.user, project.project_id, {"time_budget_s": budget_s})
-    result = finish(job.id)
+    configuration it runs, as for a user), then the embed jobs queued (the frozen start's after the upload,
+    the pretrained backbone's); the pretrain job's result. ``budget_s`` 0: no pretraining, the project's
+    features are the frozen pretrained start a user has minutes after the upload (None is returned)."""
+    result = None
+    if budget_s > 0:
+        with session_scope() as session:
+            job = start_pretrain(session, project.user, project.project_id, {"time_budget_s": budget_s})
+        result = finish(job.id)
     with session_scope() as session:
         embed_jobs = list(session.scalars(select(Job.id).where(
             Job.project_id == project.project_id, Job.kind == JobKind.EMBED.value,
-            Job.state == JobState.QUEUED.value)))
+            Job.state == JobState.QUEUED.value).order_by(Job.id)))
     for job_id in embed_jobs:
         finish(job_id)
     return result
+
+
+def frozen_backbone(project: BenchProject) -> Backbone | None:
+    """The project's frozen pretrained start (the ImageNet network as it is), None when the server starts
+    projects from scratch."""
+    with session_scope() as session:
+        rows = session.scalars(select(Backbone).where(Backbone.project_id == project.project_id)
+                               .order_by(Backbone.version)).all()
+        frozen = [row for row in rows if row.config.get("start") == FROZEN_START]
+        return frozen[0] if frozen else None
 
 
 def current_backbone(project: BenchProject) -> Backbone:
     with session_scope() as session:
         backbone = project_rows.current_backbone(session, project.project_id)
     if backbone is None:
-        raise BenchJobFailed("the project has no embedded backbone after pretraining")
+        raise BenchJobFailed("the project has no embedded backbone: pretrain (--pretrain-minutes > 0) when the server "
+                             "starts projects from scratch (LABELLIGHT_PRETRAINED false)")
     return backbone
 
 
 def embed_test(backbone: Backbone, pixels: np.ndarray) -> np.ndarray:
     """Test embeddings with the project's backbone, as the prediction endpoint computes them."""
     return embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
+
+
+def stored_vectors(backbone: Backbone, image_ids: np.ndarray) -> np.ndarray:
+    """The embed job's stored embeddings of ``image_ids`` (in that order) under ``backbone``."""
+    stored = embeddings(backbone)
+    order = np.argsort(stored.ids)
+    rows = order[np.searchsorted(stored.ids, image_ids, sorter=order)]
+    if not np.array_equal(stored.ids[rows], image_ids):
+        raise BenchJobFailed(f"backbone {backbone.id} has no embedding of some of the images asked for")
+    vectors: np.ndarray = stored.vectors[rows]
+    return vectors

@@ -17,18 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from labellight.db.models import Backbone
-from labellight.services.benchmark_app import (
+from labellight.bench.app import (
     BenchProject,
     create_bench_project,
     current_backbone,
     embed_test,
+    frozen_backbone,
     isolated_app,
     load_test_pixels,
     pretrain_and_embed,
+    stored_vectors,
     train_pixels,
 )
-from labellight.services.benchmark_baselines import (
+from labellight.bench.baselines import (
     linear_probe_accuracy,
     pixel_features,
     pixel_pool_stats,
@@ -36,19 +37,26 @@ from labellight.services.benchmark_baselines import (
     scratch_accuracy,
     weights_features,
 )
-from labellight.services.benchmark_data import Annotator, BenchInputError, open_bench_input
-from labellight.services.benchmark_report import (
+from labellight.bench.data import Annotator, BenchInputError, open_bench_input
+from labellight.bench.report import (
     MethodRun,
+    default_targets,
+    labels_to_reach,
     learning_curve_png,
     markdown_table,
+    reach_as_json,
+    reach_table,
     summarise,
     summary_as_json,
 )
-from labellight.services.benchmark_run import random_label_sets, run_selection
+from labellight.bench.rounds import random_label_sets, run_selection
+from labellight.db.models import Backbone
 from labellight.services.suggestions import Strategy
 
 LabelSets = dict[int, dict[int, list[int]]]
 """seed -> budget -> labeled image ids."""
+BASELINES = ("frozen_pretrained", "raw_pixels", "random_init", "supervised_scratch")
+"""The baselines a bench can score on the random runs' label sets (``--baselines``)."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +66,22 @@ class BenchSpec:
     seeds: int
     pretrain_minutes: float
     weights: Path | None = None
+    baselines: tuple[str, ...] = BASELINES
+    targets: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.budgets or any(b < 1 for b in self.budgets) or sorted(set(self.budgets)) != self.budgets:
             raise BenchInputError(f"budgets must be increasing positive numbers, got {self.budgets}")
         if not self.strategies:
             raise BenchInputError("give at least one strategy")
-        if self.seeds < 1 or not self.pretrain_minutes > 0:
-            raise BenchInputError("seeds must be >= 1 and the pretraining minutes > 0")
+        if self.seeds < 1 or not self.pretrain_minutes >= 0:
+            raise BenchInputError("seeds must be >= 1 and the pretraining minutes >= 0 (0: the frozen pretrained "
+                                  "start, no BYOL)")
+        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if unknown:
+            raise BenchInputError(f"unknown baselines {unknown}; choose from {', '.join(BASELINES)}")
+        if any(not 0 < t < 1 for t in self.targets):
+            raise BenchInputError(f"target accuracies must be between 0 and 100%, got {self.targets}")
         if self.weights is not None and not self.weights.is_file():
             raise BenchInputError(f"the weights file {self.weights} does not exist")
 
@@ -87,6 +103,7 @@ def run_benchmark(source: Path, spec: BenchSpec, out_dir: Path, log: Callable[[s
         lap("ingest")
         pretrain = pretrain_and_embed(project, spec.pretrain_minutes * 60)
         backbone = current_backbone(project)
+        frozen = frozen_backbone(project)
         lap("pretrain and embed")
         test_pixels = load_test_pixels(project)
         test_vectors = embed_test(backbone, test_pixels)
@@ -100,7 +117,8 @@ def run_benchmark(source: Path, spec: BenchSpec, out_dir: Path, log: Callable[[s
                 log(f"bench: {run.strategy} seed {seed}: {_percentages(run.accuracy)}")
         lap("selection rounds")
         label_sets = random_label_sets(project.train_ids, spec.budgets, spec.seeds)
-        baselines, weights_report = _baseline_runs(project, backbone, label_sets, test_pixels, spec.weights)
+        baselines, weights_report = _baseline_runs(project, _Features(backbone, frozen, test_vectors), label_sets,
+                                                   test_pixels, spec)
         runs += [{"method": b.method, "seed": b.seed, "accuracy": b.accuracy} for b in baselines]
         lap("baselines")
         results = {
@@ -108,15 +126,18 @@ def run_benchmark(source: Path, spec: BenchSpec, out_dir: Path, log: Callable[[s
             "test_images": len(project.test_files),
             "settings": {"budgets": spec.budgets, "strategies": [s.value for s in spec.strategies],
                          "seeds": spec.seeds, "pretrain_minutes": spec.pretrain_minutes,
-                         "weights": str(spec.weights) if spec.weights else None},
-            "pretrain": {"epochs": pretrain["epochs"], "config": backbone.config, "job_result": pretrain,
-                         "backbone": backbone.config.get("backbone")},
+                         "weights": str(spec.weights) if spec.weights else None, "baselines": list(spec.baselines)},
+            "pretrain": {"epochs": pretrain["epochs"] if pretrain else 0, "config": backbone.config,
+                         "job_result": pretrain, "backbone": backbone.config.get("backbone"),
+                         "start": backbone.config.get("start")},
             "weights_report": weights_report,
         }
     summary = summarise([MethodRun(r["method"], r["seed"], r["accuracy"]) for r in runs])
+    targets = list(spec.targets) or default_targets(summary)
+    reach = labels_to_reach(summary, targets)
     results.update(runs=[{**r, "accuracy": {str(b): a for b, a in r["accuracy"].items()}} for r in runs],
-                   summary=summary_as_json(summary), timings_s=timings)
-    _write(results, markdown_table(summary), summary, out_dir)
+                   summary=summary_as_json(summary), labels_to_reach=reach_as_json(reach), timings_s=timings)
+    _write(results, markdown_table(summary) + "\n" + reach_table(reach), summary, out_dir)
     return results
 
 
@@ -124,26 +145,47 @@ def _percentages(accuracy: dict[int, float]) -> str:
     return ", ".join(f"{b}: {100 * a:.1f}%" for b, a in accuracy.items())
 
 
-def _baseline_runs(project: BenchProject, backbone: Backbone, label_sets: LabelSets, test_pixels: np.ndarray,
-                   weights: Path | None) -> tuple[list[MethodRun], str | None]:
-    """Raw pixels, the untrained network, from-scratch CNN, and (optional) a weights file, on the same labels."""
+@dataclass(frozen=True)
+class _Features:
+    """The project's current backbone, its frozen pretrained start (None: a scratch server) and the current
+    backbone's test embeddings."""
+
+    backbone: Backbone
+    frozen: Backbone | None
+    test_vectors: np.ndarray
+
+
+def _baseline_runs(project: BenchProject, features_of: _Features, label_sets: LabelSets, test_pixels: np.ndarray,
+                   spec: BenchSpec) -> tuple[list[MethodRun], str | None]:
+    """The chosen baselines (frozen pretrained features, raw pixels, the untrained network, a from-scratch
+    CNN, and a weights file when given) on the same labels."""
     pool_ids = project.train_ids
     pool_pixels = train_pixels(project, pool_ids)
     needed = np.array(sorted({i for sets in label_sets.values() for ids in sets.values() for i in ids}), dtype=np.int64)
     rows = np.searchsorted(pool_ids, needed)
     labeled_pixels = pool_pixels[rows]
+    backbone = features_of.backbone
     name, small = str(backbone.config["backbone"]), bool(backbone.config.get("small_images", True))
     size = int(backbone.config["image_size"])
     stats = pixel_pool_stats(pool_pixels)
-    features: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
-        "raw_pixels": _cached(lambda _: (pixel_features(labeled_pixels, stats), pixel_features(test_pixels, stats))),
-        "random_init": lambda seed: (random_init_features(name, small, size, seed, labeled_pixels),
-                                     random_init_features(name, small, size, seed, test_pixels)),
-    }
+    features: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {}
+    frozen = features_of.frozen
+    if "frozen_pretrained" in spec.baselines and frozen is not None:
+        if frozen.id == backbone.id:  # no BYOL shipped: the project's own embeddings are the frozen ones
+            frozen_pair = (stored_vectors(frozen, needed), features_of.test_vectors)
+        else:
+            frozen_pair = (embed_test(frozen, labeled_pixels), embed_test(frozen, test_pixels))
+        features["frozen_pretrained"] = lambda _seed: frozen_pair
+    if "raw_pixels" in spec.baselines:
+        features["raw_pixels"] = _cached(lambda _: (pixel_features(labeled_pixels, stats),
+                                                    pixel_features(test_pixels, stats)))
+    if "random_init" in spec.baselines:
+        features["random_init"] = lambda seed: (random_init_features(name, small, size, seed, labeled_pixels),
+                                                random_init_features(name, small, size, seed, test_pixels))
     weights_report = None
-    if weights is not None:
-        pair = (weights_features(weights, name, small, size, labeled_pixels)[0],
-                weights_features(weights, name, small, size, test_pixels))
+    if spec.weights is not None:
+        pair = (weights_features(spec.weights, name, small, size, labeled_pixels)[0],
+                weights_features(spec.weights, name, small, size, test_pixels))
         weights_report = pair[1][1]
         features["pretrained_weights"] = lambda _seed: (pair[0], pair[1][0])
     test_y = project.test_y
@@ -154,10 +196,11 @@ def _baseline_runs(project: BenchProject, backbone: Backbone, label_sets: LabelS
             runs.append(MethodRun(method, seed, {
                 b: linear_probe_accuracy(x_labeled[np.searchsorted(needed, ids)], _truth(project, ids), x_test, test_y)
                 for b, ids in sets.items()}))
-    for seed, sets in label_sets.items():
-        runs.append(MethodRun("supervised_scratch", seed, {
-            b: scratch_accuracy(labeled_pixels[np.searchsorted(needed, ids)], _truth(project, ids), test_pixels,
-                                test_y, seed) for b, ids in sets.items()}))
+    if "supervised_scratch" in spec.baselines:
+        for seed, sets in label_sets.items():
+            runs.append(MethodRun("supervised_scratch", seed, {
+                b: scratch_accuracy(labeled_pixels[np.searchsorted(needed, ids)], _truth(project, ids), test_pixels,
+                                    test_y, seed) for b, ids in sets.items()}))
     return runs, weights_report
 
 
@@ -183,8 +226,14 @@ def _write(results: dict[str, Any], table: str, summary: Any, out_dir: Path) -> 
     settings = results["settings"]
     header = (f"# Label efficiency: {results['dataset']}\n\n"
               f"{results['train_images']} train / {results['test_images']} test images, "
-              f"{len(results['classes'])} classes; BYOL {results['pretrain']['epochs']} epoch(s) "
-              f"(~{settings['pretrain_minutes']} min budget); {settings['seeds']} seed(s). "
+              f"{len(results['classes'])} classes; {_features_line(results)}; {settings['seeds']} seed(s). "
               "Test accuracy in %, mean ± std over seeds.\n\n")
     (out_dir / "results.md").write_text(header + table)
     learning_curve_png(summary, out_dir / "learning_curve.png", f"{results['dataset']}: test accuracy vs labels")
+
+
+def _features_line(results: dict[str, Any]) -> str:
+    pretrain, minutes = results["pretrain"], results["settings"]["pretrain_minutes"]
+    if not minutes:
+        return f"features of the frozen pretrained start ({pretrain['backbone']}, no BYOL)"
+    return f"BYOL {pretrain['epochs']} epoch(s) (~{minutes} min budget), shipped backbone's start: {pretrain['start']}"
