@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     """Images the projects of one user may hold together; an import past it rejects the rest, saying so."""
     max_ingest_bytes: int = Field(default=20 * 2**30, ge=1)
     """Bytes of images one import may bring in, archives expanded; the rest of the import is rejected."""
+    inference_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    """How long the first /predict or /search request of a batch waits for others to share its forward pass
+    (a batch also waits while the previous one runs, so under load batches grow without a longer wait)."""
+    inference_max_batch: int = Field(default=256, ge=1, le=4096)
+    """Most query images of one shared forward pass; a request with more runs alone, in chunks of this size."""
     max_query_pixels: int = Field(default=100_000_000, ge=1)
     """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
     headers before any is decoded: the API decodes them in its own process."""
