@@ -149,6 +149,7 @@ def _in_process_round(data_dir: Path, pid: int, batch: int, seconds: float, quer
     module, head = backbone_module(backbone), linear_head(classifier)
     pixels = query_pixels([(f"q{i}.png", queries[i % len(queries)]) for i in range(batch)], size)
     image_size = int(backbone.config["image_size"])
+    head.predict_proba(embed(module, pixels, image_size))  # warm: the first pass of a batch shape is slower
     done = 0
     began = time.perf_counter()
     while time.perf_counter() - began < seconds or done == 0:
@@ -212,7 +213,7 @@ def main() -> None:
             for round_no in range(args.rounds):
                 for n in args.clients:
                     results[n]["in_process"].append(_in_process_round(data_dir, pid, n * PER_REQUEST,
-                                                                      args.seconds / 2, queries))
+                                                                      args.seconds, queries))
                     results[n]["http"].append(_http_round(base_url, headers, pid, n, args.seconds, queries))
                     print(f"round {round_no + 1} clients {n}: http {results[n]['http'][-1]} in-process "
                           f"{results[n]['in_process'][-1]}", flush=True)

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     it has pool processes accepts jobs but no longer runs them: `labellight worker-health` says so and
     `labellight run` restarts it."""
 
+    log_format: Literal["json", "text"] = "json"
+    """How the server, the workers and `labellight run` write their logs to stderr: one JSON object per line
+    (time, level, logger, message, process, job_id) or plain text."""
+    metrics: bool = True
+    """Serve Prometheus metrics at /metrics, without authentication (they hold counts and timings, no names
+    or contents): switch off, or keep /metrics off the public network, where that is not wanted."""
+
     pretrain_checkpoint_seconds: float = Field(default=300.0, gt=0)
     """Pretraining checkpoints after every epoch and, within a long epoch, at most this many seconds apart."""
     faiss_threads: int = Field(default=0, ge=0)
