@@ -184,7 +184,11 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, help="the server's LABELLIGHT_INFERENCE_MAX_BATCH")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    from labellight.services.faiss_setup import configure_faiss_threads
 
+    # The API process's thread set-up (create_app does the same): on a small machine one OpenMP thread, which
+    # torch shares with FAISS; two threads on 2 busy cores made EfficientNet-Lite0 ten times slower here.
+    print(f"OpenMP threads (as in the API process): {configure_faiss_threads()}", flush=True)
     queries = [_shape(CLASSES[i % 3], 500_000 + i) for i in range(64)]
     with tempfile.TemporaryDirectory(prefix="p5-") as folder:
         data_dir, port = Path(folder), _free_port()

@@ -2,6 +2,7 @@
 get alone."""
 
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -123,3 +124,30 @@ def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_works() -
     np.testing.assert_array_equal(batcher(np.ones((4, 1))), np.ones((4, 1)))
     with pytest.raises(ValueError, match="at least one row"):
         batcher(np.zeros((0, 1)))
+
+
+def test_batches_run_in_the_order_they_were_made() -> None:
+    """Requests that queue behind a busy run are served first come, first served (no request waits behind
+    later ones, which would stretch the slowest answers under load)."""
+    release = threading.Event()
+    order: list[int] = []
+
+    def run(rows: np.ndarray) -> np.ndarray:
+        if not order:
+            release.wait(60)  # the first run is busy while the others queue up
+        order.append(int(rows[0, 0]))
+        return rows
+
+    batcher = MicroBatcher(run, max_wait_s=0.0, max_rows=1)  # every request is a batch of its own
+    threads = []
+    for value in range(6):
+        threads.append(threading.Thread(target=batcher, args=(np.full((1, 1), value),)))
+        threads[-1].start()
+        deadline = time.monotonic() + 30
+        while batcher.stats.calls <= value and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # let it reach its wait
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert order == list(range(6))
