@@ -80,6 +80,7 @@ def test_concurrent_predictions_share_forward_passes_and_match_one_at_a_time(app
     before = _passes(client)
     together = _concurrently(predict, CONCURRENT)
     shared = _passes(client) - before
+    # The first requests also load the model: concurrent first requests must still share one batch.
     assert 1 <= shared < CONCURRENT, f"{CONCURRENT} concurrent requests took {shared} forward passes"
 
     before = _passes(client)
