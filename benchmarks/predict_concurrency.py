@@ -163,7 +163,6 @@ def _models(data_dir: Path, pid: int) -> tuple[Any, Any, int]:
     from labellight.db.models import Backbone, Project
     from labellight.db.session import session_scope
 
-    os.environ["LABELLIGHT_DATA_DIR"] = str(data_dir)
     with session_scope() as session:
         classifier = project_rows.current_classifier(session, pid)
         assert classifier is not None
@@ -175,6 +174,16 @@ def _models(data_dir: Path, pid: int) -> tuple[Any, Any, int]:
         return backbone, classifier, project.image_size
 
 
+def _use_data_dir(data_dir: Path) -> None:
+    """Point this process's settings (read for the in-process side) at the app's data folder."""
+    from labellight.config import get_settings
+    from labellight.db.session import get_engine, get_sessionmaker
+
+    os.environ["LABELLIGHT_DATA_DIR"] = str(data_dir)
+    for cached in (get_settings, get_engine, get_sessionmaker):
+        cached.cache_clear()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
@@ -184,14 +193,19 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, help="the server's LABELLIGHT_INFERENCE_MAX_BATCH")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    import torch
+
     from labellight.services.faiss_setup import configure_faiss_threads
 
     # The API process's thread set-up (create_app does the same): on a small machine one OpenMP thread, which
     # torch shares with FAISS; two threads on 2 busy cores made EfficientNet-Lite0 ten times slower here.
-    print(f"OpenMP threads (as in the API process): {configure_faiss_threads()}", flush=True)
+    # torch first: importing it later would set its own thread count again.
+    print(f"OpenMP threads (as in the API process): {configure_faiss_threads()}, torch {torch.get_num_threads()}",
+          flush=True)
     queries = [_shape(CLASSES[i % 3], 500_000 + i) for i in range(64)]
     with tempfile.TemporaryDirectory(prefix="p5-") as folder:
         data_dir, port = Path(folder), _free_port()
+        _use_data_dir(data_dir)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LABELLIGHT_")}
         env.update({"LABELLIGHT_DATA_DIR": str(data_dir), "LABELLIGHT_AUTO_TRAIN_EVERY": "0",
                     "LABELLIGHT_INFERENCE_REQUESTS_PER_MINUTE": "1000000"})
