@@ -13,7 +13,7 @@ from labellight.config import get_settings
 from labellight.services import readiness
 from labellight.services.metrics import GpuCollector, JobCollector
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], include_in_schema=False)  # for operators, not the SPA: docs/operations.md
 
 
 class HealthPublic(BaseModel):
