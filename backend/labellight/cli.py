@@ -22,7 +22,10 @@ def _serve(host: str, port: int) -> None:
         check_schema_current()
     except SchemaNotCurrent as exc:
         sys.exit(f"labellight: {exc}")
-    uvicorn.run("labellight.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    from labellight.logs import uvicorn_config
+
+    uvicorn.run("labellight.api.app:create_app", factory=True, host=host, port=port, log_level="info",
+                log_config=uvicorn_config(get_settings().log_format))
 
 
 WORKER_APP = "labellight_worker.celery_app"  # named, not imported: the application never imports the worker
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command in ("run", "serve"):
+        from labellight import logs
+
+        logs.configure(get_settings().log_format)
     if args.command == "run":
         _run(args.host, args.port)
     elif args.command == "serve":

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     """Classes one project may hold; an import of class folders or a labels file past it changes nothing."""
     max_ingest_bytes: int = Field(default=20 * 2**30, ge=1)
     """Bytes of images one import may bring in, archives expanded; the rest of the import is rejected."""
+    inference_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    """How long the first /predict or /search request of a batch waits for others to share its forward pass
+    (a batch also waits while the previous one runs, so under load batches grow without a longer wait)."""
+    inference_max_batch: int = Field(default=256, ge=1, le=4096)
+    """Most query images of one shared forward pass; a request with more runs alone, in chunks of this size."""
     max_query_pixels: int = Field(default=100_000_000, ge=1)
     """Pixels (width x height, added up) of the images of one /predict or /search request, checked from their
     headers before any is decoded: the API decodes them in its own process."""
@@ -93,6 +98,13 @@ class Settings(BaseSettings):
     """A worker whose queues hold a job queued (and re-sent) this long while fewer of their jobs run than
     it has pool processes accepts jobs but no longer runs them: `labellight worker-health` says so and
     `labellight run` restarts it."""
+
+    log_format: Literal["json", "text"] = "json"
+    """How the server, the workers and `labellight run` write their logs to stderr: one JSON object per line
+    (time, level, logger, message, process, job_id) or plain text."""
+    metrics: bool = True
+    """Serve Prometheus metrics at /metrics, without authentication (they hold counts and timings, no names
+    or contents): switch off, or keep /metrics off the public network, where that is not wanted."""
 
     pretrain_checkpoint_seconds: float = Field(default=300.0, gt=0)
     """Pretraining checkpoints after every epoch and, within a long epoch, at most this many seconds apart."""

@@ -9,7 +9,19 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labellight.api.errors import method_not_allowed
-from labellight.api.routers import auth, images, jobs, labels, models, projects, review, tokens, upload_sessions
+from labellight.api.request_metrics import RequestMetrics
+from labellight.api.routers import (
+    auth,
+    images,
+    jobs,
+    labels,
+    models,
+    operations,
+    projects,
+    review,
+    tokens,
+    upload_sessions,
+)
 from labellight.config import get_settings
 from labellight.services.errors import (
     Conflict,
@@ -147,7 +159,10 @@ def create_app() -> FastAPI:
     app.add_exception_handler(405, method_not_allowed)
 
     app.include_router(_api_router())
+    app.include_router(operations.router)
+    operations.register_collectors()
     _mount_spa(app, FRONTEND_DIST)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders)  # outermost: on every answer, the body limit's 413 too
+    app.add_middleware(SecurityHeaders)  # on every answer, the body limit's 413 too
+    app.add_middleware(RequestMetrics)  # outermost: times every answer
     return app

@@ -30,8 +30,13 @@ _graph_locks: dict[str, threading.Lock] = {}
 
 
 def backbone_module(backbone: Backbone) -> torch.nn.Module:
-    return _backbone_module(backbone.project_id, backbone.version, backbone.config["backbone"],
-                            bool(backbone.config.get("small_images", True)))
+    return backbone_module_of(backbone.project_id, backbone.version, backbone.config["backbone"],
+                              bool(backbone.config.get("small_images", True)))
+
+
+def backbone_module_of(project_id: int, version: int, name: str, small_images: bool) -> torch.nn.Module:
+    """:func:`backbone_module` for a backbone known by these fields (no database row needed)."""
+    return _backbone_module(project_id, version, name, small_images)
 
 
 @lru_cache(maxsize=8)

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Image, LabelClass, User
 from labellight.ml.classifier import LinearHead
-from labellight.ml.embed import embed
 from labellight.services import rate_limits
 from labellight.services.errors import Conflict, InvalidInput
 from labellight.services.images import images_by_id
-from labellight.services.model_store import backbone_module, embeddings, linear_head, vector_index
+from labellight.services.inference import embed_queries
+from labellight.services.model_store import embeddings, linear_head, vector_index
 from labellight.services.model_trust import NO_CLASSIFIER
 from labellight.services.projects import get_project
 from labellight.services.queries import query_pixels
@@ -109,7 +109,7 @@ def predict(session: Session, user: User, project_id: int, files: list[tuple[str
     rate_limits.hit_inference(user.id)
     pixels = query_pixels(files, project.image_size)  # the input is checked before the project's state
     classifier, backbone = current_models(session, project.id)
-    vectors = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
+    vectors = embed_queries(backbone, pixels)
     head = linear_head(classifier)
     probs = head.predict_proba(vectors)
     scores = _top_k(session, project.id, head, probs, top_k)

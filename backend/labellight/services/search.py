@@ -7,11 +7,11 @@ from sqlalchemy.orm import Session
 
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, User
-from labellight.ml.embed import embed
 from labellight.services import rate_limits
 from labellight.services.errors import Conflict
 from labellight.services.images import get_image, images_by_id
-from labellight.services.model_store import backbone_module, embeddings, vector_index
+from labellight.services.inference import embed_queries
+from labellight.services.model_store import embeddings, vector_index
 from labellight.services.projects import get_project
 from labellight.services.queries import query_pixels
 
@@ -51,7 +51,7 @@ def similar_to_upload(session: Session, user: User, project_id: int, name: str, 
     rate_limits.hit_inference(user.id)
     pixels = query_pixels([(name, data)], project.image_size)  # the input is checked before the project's state
     backbone = _ready_backbone(session, project.id)
-    vector = embed(backbone_module(backbone), pixels, int(backbone.config["image_size"]))
+    vector = embed_queries(backbone, pixels)
     return _search(session, backbone, vector, k, exclude=None)
 
 

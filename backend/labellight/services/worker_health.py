@@ -11,6 +11,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from labellight.config import get_settings
 from labellight.services.job_sweeper import SweepReport
@@ -65,6 +66,25 @@ def check(pid: int | None = None) -> Verdict:
         state = json.loads(candidates[0].read_text())
     except (IndexError, FileNotFoundError, json.JSONDecodeError):
         return Verdict(False, f"no worker on {host} has reported (under {_folder()})")
+    return _judge(state)
+
+
+def any_healthy() -> Verdict:
+    """Whether some worker of any host sharing the data folder reported lately and runs the jobs it accepts
+    (the readiness probe's question); the reason names the first unhealthy one when none is healthy."""
+    verdicts = []
+    for path in sorted(_folder().glob("*.json")):
+        try:
+            verdicts.append(_judge(json.loads(path.read_text())))
+        except (FileNotFoundError, json.JSONDecodeError, KeyError, ValueError):
+            continue  # a worker that just stopped, or a file being replaced
+    healthy = [v for v in verdicts if v.healthy]
+    if healthy:
+        return healthy[0]
+    return verdicts[0] if verdicts else Verdict(False, f"no worker has reported (under {_folder()})")
+
+
+def _judge(state: dict[str, Any]) -> Verdict:
     age = time.time() - float(state["checked_at"])
     if age > report_age_limit_s():
         return Verdict(False, f"worker {state['pid']} last reported {age:.0f} s ago: it is gone or frozen")
