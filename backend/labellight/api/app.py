@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from labellight.api.errors import method_not_allowed
 from labellight.api.routers import auth, images, jobs, models, projects, review, tokens, upload_sessions
 from labellight.config import get_settings
+from labellight.jobs.payloads import InvalidParams
 from labellight.services.errors import (
     Conflict,
     Forbidden,
@@ -144,6 +145,12 @@ def create_app() -> FastAPI:
         wait = exc.retry_after if isinstance(exc, TooManyRequests) else 60
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(wait)})
     app.add_exception_handler(TooManyRequests, too_many)
+
+    def invalid_params(_request: Request, exc: Exception) -> JSONResponse:
+        """Job params that do not fit their kind: a 422 shaped as a request's validation error."""
+        errors = exc.errors if isinstance(exc, InvalidParams) else [{"type": "value_error", "loc": [], "msg": str(exc)}]
+        return JSONResponse({"detail": errors}, status_code=422)
+    app.add_exception_handler(InvalidParams, invalid_params)
     app.add_exception_handler(405, method_not_allowed)
 
     app.include_router(_api_router())

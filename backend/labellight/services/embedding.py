@@ -13,12 +13,13 @@ from labellight.db.session import session_scope
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ingest.pixels import PixelCache
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import EmbedParams
 from labellight.jobs.routes import JobKind
+from labellight.jobs.submit import submit_job
 from labellight.ml.atomic_file import atomic_path
 from labellight.ml.embed import embed
 from labellight.ml.ood import calibrate_ood
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
 from labellight.services.pretrained_start import add_frozen_start
 from labellight.storage import get_storage
@@ -37,9 +38,9 @@ def queue_features_for_new_images(project_id: int) -> None:
     add_frozen_start(project_id)
 
 
-def run_embed(ctx: JobContext) -> dict[str, Any]:
+def run_embed(ctx: JobContext[EmbedParams]) -> dict[str, Any]:
     with session_scope() as session:
-        backbone = session.get(Backbone, int(ctx.params["backbone_id"]))
+        backbone = session.get(Backbone, ctx.params.backbone_id)
         project = session.get(Project, ctx.project_id)
         if backbone is None or project is None or backbone.project_id != ctx.project_id:
             raise JobFailed("the backbone or its project was deleted")

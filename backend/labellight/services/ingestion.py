@@ -23,8 +23,9 @@ from labellight.ingest.limits import IngestLimits
 from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import IngestParams
 from labellight.services.embedding import queue_features_for_new_images
-from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import (
     original_key,
@@ -95,8 +96,8 @@ class _Batch:
             accepted.entry.update(status="duplicate", reason=DUPLICATE)
 
 
-def run_ingest(ctx: JobContext) -> dict[str, Any]:
-    files: list[dict[str, str]] = ctx.params.get("files", [])
+def run_ingest(ctx: JobContext[IngestParams]) -> dict[str, Any]:
+    files = [f.model_dump() for f in ctx.params.files]
     with session_scope() as session:
         project = session.get(Project, ctx.project_id)
         if project is None:
@@ -115,7 +116,7 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
     return {**batch.counts, "files": batch.report}
 
 
-def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
+def _ingest_locked(ctx: JobContext[IngestParams], cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
     """The whole ingest, run while holding the cache lock: read what is committed, add, commit or undo."""
     storage = get_storage()
     with session_scope() as session:
@@ -214,7 +215,7 @@ def _ingest_one(project_id: int, size: int, batch: _Batch, name: str, data: byte
     batch.accepted.append(_Accepted(row, to_cache_pixels(decoded.image, size), batch.note(name, "accepted")))
 
 
-def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
+def _commit(ctx: JobContext[IngestParams], cache: PixelCache, batch: _Batch) -> None:
     """Append the pixels and insert the rows in one transaction, only while the job may still commit."""
     with session_scope() as session:
         ctx.confirm_commit(session)

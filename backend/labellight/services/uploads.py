@@ -8,9 +8,9 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
 from labellight.ingest.names import printable
+from labellight.jobs import rows as job_rows
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
 from labellight.services import quotas

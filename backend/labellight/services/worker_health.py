@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labellight.config import get_settings
-from labellight.services.job_sweeper import SweepReport
+from labellight.jobs.sweeper import SweepReport
 
 FOLDER = "workers"
 
