@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labellight.db.models import Job, User
 from labellight.ingest.names import printable
 from labellight.jobs import rows as job_rows
+from labellight.jobs.payloads import params_json, parse_params
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
 from labellight.services import quotas
@@ -65,7 +66,7 @@ def start_ingest(session: Session, user: User, project_id: int,
             else:
                 _copy(incoming.stream, target)
             staged.append({"name": safe_display_name(incoming.name), "key": key})
-        job.params = {"files": staged}
+        job.params = params_json(parse_params(JobKind.INGEST, {"files": staged}))
         session.commit()
     except BaseException:
         session.rollback()
