@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ingest_speed.py [--images 2000] [--data ARCHIVE_OR_FOLDER] [--rounds 2]
 
 The files: ``--images`` of cifar10_5k (../shared/datasets) or of synthetic PNGs when it is absent.
-The ingest side is the real job run in this process (``run_job``) on a throw-away SQLite database and
+The ingest side is the real job run in this process (``run_queued``) on a throw-away SQLite database and
 local storage, from one staged ZIP: hashing, de-duplication, validation, original and thumbnail
 written, the cache row resized and streamed to the pixel cache, the image rows committed. Sides
 alternate in rounds (each ingest into a new project), so the rest of the machine's load hits both.
@@ -55,7 +55,7 @@ def main() -> None:
         from labellight.db.migrations import upgrade_to_head
         from labellight.db.session import session_scope
         from labellight.services.accounts import create_user
-        from labellight.services.job_runner import run_job
+        from labellight.services.job_handlers import run_queued
         from labellight.services.projects import create_project
         from labellight.services.uploads import IncomingFile, start_ingest
 
@@ -73,7 +73,7 @@ def main() -> None:
                 pid = create_project(session, user, f"P3 {round_}").id
                 job = start_ingest(session, user, pid, [IncomingFile("p3.zip", io.BytesIO(archive))])
             start = time.perf_counter()
-            assert run_job(job.id) == "succeeded"
+            assert run_queued(job.id) == "succeeded"
             ingest_s.append(time.perf_counter() - start)
             print(f"round {round_ + 1}: bare {len(paths) / bare_s[-1]:7.0f} images/s, "
                   f"ingest {len(paths) / ingest_s[-1]:6.0f} images/s", flush=True)

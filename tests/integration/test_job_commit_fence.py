@@ -12,15 +12,16 @@ import pytest
 from sqlalchemy import func, select
 
 from labellight.config import get_settings
-from labellight.db import jobs as job_rows
 from labellight.db.migrations import upgrade_to_head
 from labellight.db.models import Backbone, Job, User
 from labellight.db.session import get_engine, get_sessionmaker, session_scope
+from labellight.jobs import rows as job_rows
+from labellight.jobs.context import JobCancelled, JobContext
+from labellight.jobs.payloads import PretrainParams
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import get_producer
 from labellight.services.accounts import create_user
-from labellight.services.job_context import JobCancelled, JobContext
-from labellight.services.job_runner import run_job
+from labellight.services.job_handlers import run_queued
 from labellight.services.pretraining import run_pretrain, start_pretrain
 from labellight.services.projects import create_project
 from labellight.services.uploads import IncomingFile, start_ingest
@@ -53,13 +54,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[U
             pid = create_project(session, user, "Fence").id
             archive = zip_of([(n, d) for n, _, d in dataset(per_class=4, seed=3)])
             ingest = start_ingest(session, user, pid, [IncomingFile("a.zip", io.BytesIO(archive))])
-        assert run_job(ingest.id) == "succeeded"
+        assert run_queued(ingest.id) == "succeeded"
         yield user, pid
     finally:
         _clear_caches()
 
 
-class _CancelAfterTheLastStep(JobContext):
+class _CancelAfterTheLastStep(JobContext[PretrainParams]):
     """The user's cancel lands right after the last training step, after the loop's last cancel check."""
 
     def report(self, stage: str, fraction: float, *, force: bool = False, **metrics: Any) -> None:
@@ -79,7 +80,7 @@ def test_j5_a_cancel_after_the_last_pretrain_step_ships_no_backbone(project: tup
         job_id = start_pretrain(session, user, pid, RUN).id
         assert job_rows.claim_job(session, job_id, lease_seconds=600)
     # An hour between database reads: the training loop never sees the cancel, only the commit can.
-    ctx = _CancelAfterTheLastStep(job_id, pid, dict(RUN, start="auto"), attempt=1, min_interval_s=3600)
+    ctx = _CancelAfterTheLastStep(job_id, pid, PretrainParams.model_validate(RUN), attempt=1, min_interval_s=3600)
 
     with pytest.raises(JobCancelled):
         run_pretrain(ctx)
@@ -96,7 +97,7 @@ def test_j7_a_resumed_job_never_publishes_less_progress_than_it_had(project: tup
         job = job_rows.create_job(session, empty, JobKind.PRETRAIN, RUN)
         job.progress = {"stage": "pretrain", "fraction": 0.6, "epoch": 3}  # where an earlier attempt got to
     # This attempt starts over ("starting", 0.0) and fails at once: the project lost its images.
-    assert run_job(job.id) == "failed"
+    assert run_queued(job.id) == "failed"
 
     with session_scope() as session:
         stored = session.get(Job, job.id)

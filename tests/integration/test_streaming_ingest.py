@@ -13,16 +13,17 @@ import pytest
 from sqlalchemy import func, select
 
 from labellight.config import get_settings
-from labellight.db import jobs as job_rows
 from labellight.db.migrations import upgrade_to_head
 from labellight.db.models import Image, Job, User
 from labellight.db.session import get_engine, get_sessionmaker, session_scope
 from labellight.ingest.pixels import PixelCache
+from labellight.jobs import rows as job_rows
+from labellight.jobs.context import JobCancelled, JobContext
+from labellight.jobs.payloads import IngestParams
 from labellight.jobs.transport import get_producer
 from labellight.services import ingestion
 from labellight.services.accounts import create_user
-from labellight.services.job_context import JobCancelled, JobContext
-from labellight.services.job_runner import run_job
+from labellight.services.job_handlers import run_queued
 from labellight.services.projects import create_project
 from labellight.services.uploads import IncomingFile, start_ingest
 from labellight.storage import get_storage
@@ -75,7 +76,7 @@ def _peak_of_ingest(user: User, n: int, seed: int) -> int:
     pid, job_id = _queued_ingest(user, f"P{n}", _archive(n, seed))
     tracemalloc.start()
     try:
-        assert run_job(job_id) == "succeeded"
+        assert run_queued(job_id) == "succeeded"
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -95,7 +96,7 @@ def test_peak_memory_of_an_ingest_does_not_grow_with_its_size(owner: User) -> No
     assert large - small < 4 * 2**20, f"peak {small / 2**20:.1f} MB at 60 images, {large / 2**20:.1f} MB at 240"
 
 
-class _CancelMidway(JobContext):
+class _CancelMidway(JobContext[IngestParams]):
     """The user cancels when the ingest reaches its 90th image."""
 
     reports = 0
@@ -113,14 +114,14 @@ class _CancelMidway(JobContext):
 
 def test_a_cancel_after_chunks_were_appended_leaves_no_rows_files_or_cache_growth(owner: User) -> None:
     pid, job_id = _queued_ingest(owner, "kept", _archive(20, seed=3))
-    assert run_job(job_id) == "succeeded"
+    assert run_queued(job_id) == "succeeded"
     cache = PixelCache(get_storage().path(pixel_cache_key(pid)), SIDE)
     with session_scope() as session:
         job_id = start_ingest(session, owner, pid, [IncomingFile("b.zip", io.BytesIO(_archive(120, seed=4)))]).id
         assert job_rows.claim_job(session, job_id, lease_seconds=600)
         job = session.get(Job, job_id)
         assert job is not None
-        params = dict(job.params)
+        params = IngestParams.model_validate(job.params)
     appended: list[int] = []
     append = ingestion._append_pending
 

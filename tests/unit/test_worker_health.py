@@ -10,8 +10,8 @@ import pytest
 
 from labellight.cli import main
 from labellight.config import get_settings
+from labellight.jobs.sweeper import SweepReport
 from labellight.services import worker_health
-from labellight.services.job_sweeper import SweepReport
 
 
 @pytest.fixture(autouse=True)

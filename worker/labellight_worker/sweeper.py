@@ -1,11 +1,13 @@
 """A background thread in the worker's main process: re-sends lost and orphaned jobs and records
-whether this worker still runs the jobs it accepts (see labellight.services.job_sweeper)."""
+whether this worker still runs the jobs it accepts (see labellight.jobs.sweeper), and removes expired
+upload sessions."""
 
 import logging
 import threading
 
+from labellight.jobs.sweeper import QueueWatch
 from labellight.services import worker_health
-from labellight.services.job_sweeper import QueueWatch
+from labellight.services.upload_sessions import remove_expired_uploads
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class Sweeper:
                     log.error("jobs %s waited past the stall limit with a pool process free: this worker "
                               "accepts jobs but runs none", sorted(report.stalled))
                 worker_health.record(report, sorted(watch.queues), watch.concurrency)
+                expired = remove_expired_uploads()
+                if expired:
+                    log.info("sweeper removed %d expired upload session(s)", expired)
             except Exception:  # a database hiccup must not kill the sweeper
                 log.exception("job sweep failed")
             self._stop.wait(self.interval_s)

@@ -23,6 +23,7 @@ from labellight.api.routers import (
     upload_sessions,
 )
 from labellight.config import get_settings
+from labellight.jobs.payloads import InvalidParams
 from labellight.services.errors import (
     Conflict,
     Forbidden,
@@ -156,6 +157,12 @@ def create_app() -> FastAPI:
         wait = exc.retry_after if isinstance(exc, TooManyRequests) else 60
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(wait)})
     app.add_exception_handler(TooManyRequests, too_many)
+
+    def invalid_params(_request: Request, exc: Exception) -> JSONResponse:
+        """Job params that do not fit their kind: a 422 shaped as a request's validation error."""
+        errors = exc.errors if isinstance(exc, InvalidParams) else [{"type": "value_error", "loc": [], "msg": str(exc)}]
+        return JSONResponse({"detail": errors}, status_code=422)
+    app.add_exception_handler(InvalidParams, invalid_params)
     app.add_exception_handler(405, method_not_allowed)
 
     app.include_router(_api_router())

@@ -1,13 +1,11 @@
 """Response and request bodies of the REST API (names: XCreate for input, XPublic for output)."""
 
 from datetime import datetime
-from typing import Any, Literal, NotRequired
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, with_config
-from typing_extensions import TypedDict  # pydantic reads TypedDicts from typing only on Python 3.12+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from labellight.api.ids import BodyId
-from labellight.jobs.routes import JobKind, JobState
 
 
 class Public(BaseModel):
@@ -108,72 +106,6 @@ class LabelUpdate(BaseModel):
 
 class LabelResult(BaseModel):
     updated: int
-
-
-@with_config(ConfigDict(extra="allow"))
-class JobProgress(TypedDict):
-    """A job's latest progress report: every kind sends ``stage`` and ``fraction`` (0..1); the other keys
-    are sent only by the kinds that measure them (a TypedDict, so an unreported key stays absent)."""
-
-    stage: str
-    fraction: float
-    epoch: NotRequired[int]
-    epochs: NotRequired[int]
-    loss: NotRequired[float | None]
-    images_per_s: NotRequired[float]
-    eta_s: NotRequired[float]
-    device: NotRequired[str]
-    collapse_std: NotRequired[float | None]
-    checkpoint_epoch: NotRequired[int]
-    checkpoint_step: NotRequired[int]
-    loss_history: NotRequired[list[tuple[int, float]]]
-    """Pretraining: (step, loss) pairs, at most 200."""
-    images_done: NotRequired[int]
-    images: NotRequired[int]
-    files_done: NotRequired[int]
-    files: NotRequired[int]
-    run: NotRequired[int]
-    runs: NotRequired[int]
-    """Fine-tune: the run in progress, 1..runs (each fold of the cross-validation, then the final fine-tune)."""
-
-
-class JobPublic(Public):
-    id: int
-    project_id: int
-    kind: JobKind
-    state: JobState
-    progress: JobProgress
-    result: dict[str, Any] | None = Field(description="an ingest's per-file report is left out (`files_reported` "
-                                                      "counts it): page through it at /jobs/{job_id}/files")
-    error: str | None
-    attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-    @field_validator("result")
-    @classmethod
-    def _without_file_report(cls, result: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A 10,000-file import reports ~700 KB per file: too much for every job list and stream event."""
-        if result is None or "files" not in result:
-            return result
-        return {**{k: v for k, v in result.items() if k != "files"}, "files_reported": len(result["files"])}
-
-
-class FileReportEntryPublic(BaseModel):
-    name: str
-    status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = None
-    image_id: int | None = None
-    label: str | None = Field(default=None, description="the class its folder gave it")
-    label_note: str | None = Field(default=None, description="why its folder's class was not applied")
-
-
-class FileReportPublic(BaseModel):
-    """One page of an ingest's per-file report, in upload order."""
-
-    items: list[FileReportEntryPublic]
-    total: int
 
 
 class PretrainRequest(BaseModel):

@@ -1,8 +1,9 @@
 """A throw-away LabelLight inside the benchmark's process: its own data folder and SQLite database, a
 project holding the train images, a BYOL backbone with a time budget, and the test images embedded.
 
-Jobs are run synchronously with :func:`run_job`, the function a worker calls: the messages the services
-put on the embedded file broker are never consumed (the broker lives in the temporary data folder).
+Jobs are run synchronously with :func:`run_queued` (the runner with the job kind's handler, as a worker runs
+them): the messages the services put on the embedded file broker are never consumed (the broker lives in the
+temporary data folder).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import get_producer
 from labellight.ml.embed import embed
 from labellight.services.accounts import create_user
-from labellight.services.job_runner import run_job
+from labellight.services.job_handlers import run_queued
 from labellight.services.model_store import backbone_module, embeddings
 from labellight.services.pretrained_start import FROZEN_START
 from labellight.services.pretraining import start_pretrain
@@ -98,7 +99,7 @@ class BenchProject:
 
 def finish(job_id: int) -> dict[str, Any]:
     """Run a queued job to its end; its result, or :class:`BenchJobFailed`."""
-    state = run_job(job_id)
+    state = run_queued(job_id)
     with session_scope() as session:
         job = session.get(Job, job_id)
         if state != JobState.SUCCEEDED.value or job is None:

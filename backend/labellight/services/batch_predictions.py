@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, LabelClass, User
 from labellight.db.session import session_scope
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import PredictParams
 from labellight.jobs.routes import JobKind, JobState
+from labellight.jobs.submit import submit_job
 from labellight.services import quotas
 from labellight.services.errors import Conflict, InvalidInput, NotFound
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.jobs import get_job
 from labellight.services.model_store import embeddings, linear_head
 from labellight.services.model_trust import NO_CLASSIFIER
@@ -44,7 +45,7 @@ def start_batch_predict(session: Session, user: User, project_id: int, top_k: in
     return submit_job(session, project.id, JobKind.PREDICT, {"top_k": top_k})
 
 
-def run_batch_predict(ctx: JobContext) -> dict[str, Any]:
+def run_batch_predict(ctx: JobContext[PredictParams]) -> dict[str, Any]:
     with session_scope() as session:
         classifier = project_rows.current_classifier(session, ctx.project_id)
         backbone = session.get(Backbone, classifier.backbone_id) if classifier else None
@@ -57,7 +58,7 @@ def run_batch_predict(ctx: JobContext) -> dict[str, Any]:
     emb, head = embeddings(backbone), linear_head(classifier)
     ids = np.array([r.id for r in images], dtype=np.int64)
     rows = emb.rows_of(ids)
-    top_k = int(ctx.params.get("top_k", 3))
+    top_k = ctx.params.top_k
     records: list[dict[str, Any]] = []
     for start in range(0, len(images), CHUNK):
         ctx.report("predict", start / max(len(images), 1), images_done=start, images=len(images))

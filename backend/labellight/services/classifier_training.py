@@ -18,13 +18,14 @@ from labellight.config import get_settings
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Image, Job, User
 from labellight.db.session import session_scope
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import TrainParams
 from labellight.jobs.routes import JobKind, JobState
+from labellight.jobs.submit import submit_job
 from labellight.ml.classifier import train_linear_head
 from labellight.ml.metrics import classification_report, cross_val_predictions
 from labellight.services import quotas
 from labellight.services.errors import Conflict
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.model_store import embeddings
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -93,7 +94,7 @@ def train_new_backbone(session: Session, backbone: Backbone) -> Job | None:
                       {"automatic": True, "new_backbone_version": backbone.version})
 
 
-def run_train(ctx: JobContext) -> dict[str, Any]:
+def run_train(ctx: JobContext[TrainParams]) -> dict[str, Any]:
     with session_scope() as session:
         # The newest embedded backbone, served or not yet: its first classifier makes it the served one.
         backbone = project_rows.newest_backbone(session, ctx.project_id)

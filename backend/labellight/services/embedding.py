@@ -15,11 +15,12 @@ from labellight.index.embedding_files import Embeddings, save_embeddings, save_g
 from labellight.index.neighbour_graph import NeighbourGraph
 from labellight.index.vector_index import VectorIndex
 from labellight.ingest.pixels import PixelCache
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import EmbedParams
 from labellight.jobs.routes import JobKind
+from labellight.jobs.submit import submit_job
 from labellight.ml.embed import embed
 from labellight.services.classifier_training import train_new_backbone
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module
 from labellight.services.pretrained_start import add_frozen_start
 from labellight.storage import get_storage
@@ -41,9 +42,9 @@ def queue_features_for_new_images(project_id: int) -> None:
     add_frozen_start(project_id)
 
 
-def run_embed(ctx: JobContext) -> dict[str, Any]:
+def run_embed(ctx: JobContext[EmbedParams]) -> dict[str, Any]:
     with session_scope() as session:
-        backbone = session.get(Backbone, int(ctx.params["backbone_id"]))
+        backbone = session.get(Backbone, ctx.params.backbone_id)
         project = session.get(Project, ctx.project_id)
         if backbone is None or project is None or backbone.project_id != ctx.project_id:
             raise JobFailed("the backbone or its project was deleted")
@@ -84,7 +85,7 @@ def run_embed(ctx: JobContext) -> dict[str, Any]:
             # Images ingested while this job ran (their ingest found no embedded backbone to queue for).
             if project_rows.counts(session, ctx.project_id).image_count > len(ids):
                 submit_job(session, ctx.project_id, JobKind.EMBED, {"backbone_id": backbone.id})
-            if not ctx.params.get("head_by_caller"):
+            if not ctx.params.head_by_caller:
                 train_new_backbone(session, row)
     return {"backbone_version": backbone.version, "images": len(ids), "dim": int(vectors.shape[1])}
 

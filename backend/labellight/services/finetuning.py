@@ -22,7 +22,10 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Image, Job, LabelClass, Project, User
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
+from labellight.jobs.context import JobCancelled, JobContext, JobFailed
+from labellight.jobs.payloads import EmbedParams, FinetuneParams
 from labellight.jobs.routes import JobKind, JobState
+from labellight.jobs.submit import submit_job
 from labellight.ml.baselines import judge
 from labellight.ml.checkpoint import save_state_dict
 from labellight.ml.classifier import train_linear_head
@@ -40,8 +43,6 @@ from labellight.ml.finetune import (
 from labellight.ml.metrics import classification_report
 from labellight.services import embedding, quotas
 from labellight.services.errors import Conflict
-from labellight.services.job_context import JobCancelled, JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.model_store import backbone_module, embeddings
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -124,7 +125,7 @@ class _Progress:
     """Fine-tune progress as job progress over [``low``, ``high``] of the job; the job's runs are the
     folds, then the final fine-tune (run ``first_run`` + the call's run)."""
 
-    ctx: JobContext
+    ctx: JobContext[FinetuneParams]
     stage: str
     low: float
     high: float
@@ -139,7 +140,7 @@ class _Progress:
 
 
 @dataclass
-class _ScaledContext(JobContext):
+class _ScaledContext(JobContext[EmbedParams]):
     """The job's context for a sub-step (the embed) whose fractions 0..1 map to [low, high] of the job."""
 
     low: float = 0.0
@@ -149,11 +150,11 @@ class _ScaledContext(JobContext):
         super().report(stage, self.low + (self.high - self.low) * fraction, force=force, **metrics)
 
 
-def run_finetune(ctx: JobContext) -> dict[str, Any]:
+def run_finetune(ctx: JobContext[FinetuneParams]) -> dict[str, Any]:
     labeled = _load_labeled(ctx.project_id)
     backbone, y = labeled.backbone, labeled.y
     config = FinetuneConfig(image_size=int(backbone.config["image_size"]),
-                            epochs=int(ctx.params.get("epochs", DEFAULT_EPOCHS)))
+                            epochs=ctx.params.epochs or DEFAULT_EPOCHS)
     device = pick_device()
     folds = fold_count(y)
     cv_end = _TRAINING_END * folds / (folds + 1)
@@ -190,8 +191,8 @@ def finetune_verdict(cv: CrossValidation, compared: str) -> dict[str, Any]:
     return {**verdict, "reason": f"the fine-tuned model scored higher, but it is still {trust.reason}; {compared}"}
 
 
-def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: FinetuneConfig, labeled: _Labeled,
-          cv: CrossValidation) -> dict[str, Any]:
+def _ship(ctx: JobContext[FinetuneParams], base: Backbone, tuned: torch.nn.Module, config: FinetuneConfig,
+          labeled: _Labeled, cv: CrossValidation) -> dict[str, Any]:
     """Save ``tuned`` as a new backbone version, embed and index it, and train its linear head."""
     storage = get_storage()
 
@@ -209,8 +210,9 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
     version, backbone_id = project_rows.retry_on_clash(store)
     try:
         # The fine-tune trains the new backbone's head itself (below), not a job of its own.
-        embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, {"backbone_id": backbone_id, "head_by_caller": True},
-                                   ctx.attempt, progress_floor=ctx.progress_floor, low=_TRAINING_END, high=_EMBED_END)
+        embed_params = EmbedParams(backbone_id=backbone_id, head_by_caller=True)
+        embed_ctx = _ScaledContext(ctx.job_id, ctx.project_id, embed_params, ctx.attempt,
+                                   progress_floor=ctx.progress_floor, low=_TRAINING_END, high=_EMBED_END)
         embedding.run_embed(embed_ctx)
         ctx.report("train", _EMBED_END, force=True)
         classifier_version = _train_head(ctx, backbone_id, labeled, cv)
@@ -225,7 +227,7 @@ def _ship(ctx: JobContext, base: Backbone, tuned: torch.nn.Module, config: Finet
     return {"new_backbone_version": version, "classifier_version": classifier_version}
 
 
-def _train_head(ctx: JobContext, backbone_id: int, labeled: _Labeled, cv: CrossValidation) -> int:
+def _train_head(ctx: JobContext[FinetuneParams], backbone_id: int, labeled: _Labeled, cv: CrossValidation) -> int:
     project_id = ctx.project_id
     with session_scope() as session:
         backbone = session.get(Backbone, backbone_id)

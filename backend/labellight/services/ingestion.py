@@ -29,10 +29,11 @@ from labellight.ingest.limits import IngestLimits
 from labellight.ingest.names import member_display_name
 from labellight.ingest.pixels import PixelCache, to_cache_pixels
 from labellight.ingest.thumbnail import make_thumbnail
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import IngestParams
 from labellight.services.embedding import queue_features_for_new_images
 from labellight.services.errors import InvalidInput
 from labellight.services.ingest_labels import FolderLabels
-from labellight.services.job_context import JobContext, JobFailed
 from labellight.storage import get_storage
 from labellight.storage.keys import (
     original_key,
@@ -108,8 +109,8 @@ class _Batch:
             accepted.entry.update(status="duplicate", reason=DUPLICATE)
 
 
-def run_ingest(ctx: JobContext) -> dict[str, Any]:
-    files: list[dict[str, str]] = ctx.params.get("files", [])
+def run_ingest(ctx: JobContext[IngestParams]) -> dict[str, Any]:
+    files = [f.model_dump() for f in ctx.params.files]
     with session_scope() as session:
         project = session.get(Project, ctx.project_id)
         if project is None:
@@ -128,7 +129,7 @@ def run_ingest(ctx: JobContext) -> dict[str, Any]:
     return {**batch.counts, **batch.labels.result(), "files": batch.report}
 
 
-def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
+def _ingest_locked(ctx: JobContext[IngestParams], cache: PixelCache, files: list[dict[str, str]]) -> _Batch:
     """The whole ingest, run while holding the cache lock: read what is committed, add, commit or undo."""
     storage = get_storage()
     with session_scope() as session:
@@ -157,7 +158,7 @@ def _ingest_locked(ctx: JobContext, cache: PixelCache, files: list[dict[str, str
                 if placed is not None:
                     # Each archive is a tree of its own; plain files (a picked folder) together are one.
                     group = "files" if path is None else str(position)
-                    batch.labels.place(group, path or staged.get("path", name), *placed)
+                    batch.labels.place(group, path or staged.get("path") or name, *placed)
                 if len(batch.pending) * cache.row_bytes >= APPEND_CHUNK_BYTES:
                     _append_pending(cache, batch)
         batch.labels.read_tree()
@@ -250,7 +251,7 @@ def _append_pending(cache: PixelCache, batch: _Batch) -> None:
     batch.pending.clear()
 
 
-def _commit(ctx: JobContext, cache: PixelCache, batch: _Batch) -> None:
+def _commit(ctx: JobContext[IngestParams], cache: PixelCache, batch: _Batch) -> None:
     """Append the last pixels, then insert every image row in one transaction, only while the job may
     still commit."""
     _append_pending(cache, batch)

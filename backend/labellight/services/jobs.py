@@ -1,13 +1,15 @@
 """Jobs as users see them: list, read, an ingest's per-file report, cancel, retry."""
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
+from labellight.jobs import rows as job_rows
+from labellight.jobs.events import job_changes
 from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.transport import send_job
 from labellight.services.errors import Conflict, NotFound
@@ -19,6 +21,13 @@ def list_jobs(session: Session, user: User, project_id: int, limit: int = 100) -
     return list(session.scalars(
         select(Job).where(Job.project_id == project.id).order_by(Job.id.desc()).limit(limit)
     ))
+
+
+def open_job_changes(session: Session, user: User, project_id: int,
+                     is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[list[Job]]:
+    """Check access now, then stream lists of the project's changed jobs (see ``jobs.events``)."""
+    project = get_project(session, user, project_id)
+    return job_changes(project.id, is_disconnected)
 
 
 def get_job(session: Session, user: User, job_id: int) -> Job:

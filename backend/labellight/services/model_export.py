@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Classifier, Job, LabelClass, Project, User
 from labellight.db.session import session_scope
+from labellight.jobs.context import JobContext, JobFailed
+from labellight.jobs.payloads import ExportParams
 from labellight.jobs.routes import JobKind, JobState
+from labellight.jobs.submit import submit_job
 from labellight.ml.export import ExportFormat as ExportFormat
 from labellight.ml.export import ExportMetadata, ServedModel, export_model
 from labellight.services import quotas
 from labellight.services.errors import Conflict, NotFound
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.jobs import get_job
 from labellight.services.model_store import backbone_module, linear_head
 from labellight.services.model_trust import NO_CLASSIFIER
@@ -55,10 +56,10 @@ def start_export(session: Session, user: User, project_id: int, fmt: ExportForma
     return submit_job(session, project.id, JobKind.EXPORT, params)
 
 
-def run_export(ctx: JobContext) -> dict[str, Any]:
-    fmt = ExportFormat(ctx.params["format"])
+def run_export(ctx: JobContext[ExportParams]) -> dict[str, Any]:
+    fmt = ctx.params.format
     with session_scope() as session:
-        classifier = session.get(Classifier, int(ctx.params["classifier_id"]))
+        classifier = session.get(Classifier, ctx.params.classifier_id)
         backbone = session.get(Backbone, classifier.backbone_id) if classifier else None
         project = session.get(Project, ctx.project_id)
         if classifier is None or backbone is None or project is None:
@@ -94,6 +95,6 @@ def download_export(session: Session, user: User, project_id: int, job_id: int) 
         raise NotFound("export job not found")
     if job.state != JobState.SUCCEEDED.value or job.result is None:
         raise Conflict(f"the export job is {job.state}: download it once it has succeeded")
-    fmt = ExportFormat(job.params["format"])
+    fmt = ExportParams.model_validate(job.params).format
     return ExportFile(get_storage().path(model_export_key(project_id, job.id, fmt.suffix)), str(job.result["filename"]),
                       MEDIA_TYPE)

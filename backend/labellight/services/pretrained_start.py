@@ -13,11 +13,11 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Project
 from labellight.db.session import session_scope
 from labellight.jobs.routes import JobKind
+from labellight.jobs.submit import submit_job
 from labellight.ml.backbone_init import WeightsArchitecture, load_backbone_weights, weights_architecture
 from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import save_state_dict
 from labellight.ml.imagenet_weights import INPUT_SIZE, installed_weights
-from labellight.services.job_queue import submit_job
 from labellight.storage import get_storage
 from labellight.storage.keys import backbone_weights_key
 

@@ -18,7 +18,10 @@ from labellight.db import projects as project_rows
 from labellight.db.models import Backbone, Image, Job, Project, User
 from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
+from labellight.jobs.context import JobCancelled, JobContext, JobFailed
+from labellight.jobs.payloads import PretrainParams
 from labellight.jobs.routes import JobKind
+from labellight.jobs.submit import submit_job
 from labellight.ml.backbone_init import weights_architecture
 from labellight.ml.checkpoint import (
     config_from_json,
@@ -30,6 +33,7 @@ from labellight.ml.checkpoint import (
 from labellight.ml.device import pick_device
 from labellight.ml.pretrain import (
     CheckpointPolicy,
+    PretrainCancelled,
     PretrainConfig,
     PretrainProgress,
     PretrainResult,
@@ -41,8 +45,6 @@ from labellight.ml.pretrain.distributed.launch import pretrain_distributed, proc
 from labellight.ml.pretrain.distributed.pretrain import DistributedSpec
 from labellight.services import quotas
 from labellight.services.errors import InvalidInput
-from labellight.services.job_context import JobContext, JobFailed
-from labellight.services.job_queue import submit_job
 from labellight.services.pretrained_start import WEIGHTS_NEEDED, server_weights
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -75,17 +77,17 @@ def start_pretrain(session: Session, user: User, project_id: int, overrides: dic
     return submit_job(session, project.id, JobKind.PRETRAIN, {**params, "start": start})
 
 
-def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[PretrainConfig, dict[str, Any] | None]:
+def _initial_config(ctx: JobContext[PretrainParams], rows: int,
+                    image_size: int) -> tuple[PretrainConfig, dict[str, Any] | None]:
     """The preset with the user's overrides, and the backbone state to continue from (if any).
 
     Starting from the weights file, the backbone is the one the file is for (read off its names and
     shapes) and the preset is the continued-pretraining one (frozen BatchNorm statistics, guarded)."""
-    overrides: dict[str, Any] = {k: int(ctx.params[k]) for k in OVERRIDABLE if k in ctx.params}
-    if ctx.params.get("time_budget_s") is not None:
-        overrides["time_budget_s"] = float(ctx.params["time_budget_s"])
+    given = ctx.params.model_dump(include={*OVERRIDABLE, "time_budget_s"}, exclude_none=True)
+    overrides: dict[str, Any] = dict(given)
     overrides["torch_compile"] = get_settings().pretrain_compile
     config = replace(preset(pick_device(), rows, source_size=image_size), **overrides)
-    start = ctx.params.get("start", "auto")
+    start = ctx.params.start
     weights = server_weights()
     if start == "weights" or (start == "auto" and weights is not None):
         if weights is None:
@@ -109,7 +111,7 @@ def _initial_config(ctx: JobContext, rows: int, image_size: int) -> tuple[Pretra
     return config, None
 
 
-def run_pretrain(ctx: JobContext) -> dict[str, Any]:
+def run_pretrain(ctx: JobContext[PretrainParams]) -> dict[str, Any]:
     with session_scope() as session:
         project = session.get(Project, ctx.project_id)
         if project is None:
@@ -135,7 +137,11 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
                device=device.type, processes=processes)
     job = _Training(config, cache, rows, checkpoint_path, resume, init_state)
-    result = job.distributed(ctx, reporter, device, processes) if processes > 1 else job.single(ctx, reporter, device)
+    try:
+        result = (job.distributed(ctx, reporter, device, processes) if processes > 1
+                  else job.single(ctx, reporter, device))
+    except PretrainCancelled as exc:
+        raise JobCancelled() from exc
     shipped = replace(config, epochs=result.epochs, time_budget_s=None)
 
     def store() -> int:
@@ -152,7 +158,7 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
     return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
             "device": device.type, "processes": processes, "images": rows,
             "resumed_from_epoch": reporter.resumed_from_epoch, "resumed_from_step": reporter.resumed_from_step,
-            "start": result.start, "start_reason": _start_reason(ctx.params.get("start", "auto"), config, device.type),
+            "start": result.start, "start_reason": _start_reason(ctx.params.start, config, device.type),
             "kept": result.kept, "reason": result.reason}
 
 
@@ -189,7 +195,8 @@ class _Training:
         """What a checkpoint holds besides the run: the images and the starting weights, if any."""
         return {"images": self.rows, **({"init_state": self.init_state} if self.init_state else {})}
 
-    def single(self, ctx: JobContext, reporter: "_ProgressReporter", device: torch.device) -> PretrainResult:
+    def single(self, ctx: JobContext[PretrainParams], reporter: "_ProgressReporter",
+               device: torch.device) -> PretrainResult:
         def save_checkpoint(run: PretrainRun) -> None:
             save_state_dict(pretrain_checkpoint(run, self.extras), self.checkpoint_path)
             reporter.checkpointed(run.step, run.total_steps, run.config.epochs)
@@ -200,7 +207,7 @@ class _Training:
                                     resume_from=self.resume["run"] if self.resume else None,
                                     init_state=self.init_state)
 
-    def distributed(self, ctx: JobContext, reporter: "_ProgressReporter", device: torch.device,
+    def distributed(self, ctx: JobContext[PretrainParams], reporter: "_ProgressReporter", device: torch.device,
                     processes: int) -> PretrainResult:
         spec = DistributedSpec(pixels=str(self.cache.path), images=self.rows, image_side=self.cache.size,
                                config=config_as_json(self.config), workdir="", device=device.type,
@@ -221,7 +228,7 @@ class _ProgressReporter:
     """Turns BYOL progress into job progress: loss, speed, ETA, collapse warning, the loss history
     for the chart (kept by the run, so it survives a resume) and the last checkpoint."""
 
-    def __init__(self, ctx: JobContext, device: str, resume: dict[str, Any] | None) -> None:
+    def __init__(self, ctx: JobContext[PretrainParams], device: str, resume: dict[str, Any] | None) -> None:
         self.ctx, self.device = ctx, device
         self.fraction = 0.0
         self.checkpoint_epoch = 0

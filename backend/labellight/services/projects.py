@@ -82,7 +82,7 @@ def delete_project(session: Session, user: User, project_id: int) -> None:
     """Delete a project, its rows and its files.
 
     Its job rows go by cascade, which fences its jobs: a queued one is never claimed, a running one loses
-    its lease at its next heartbeat and may not commit (see ``db.job_fence``); files such a job writes
+    its lease at its next heartbeat and may not commit (see ``jobs.fence``); files such a job writes
     after this are removed by the job itself. The files go only once the rows are gone, so a delete
     that fails leaves a whole project."""
     project = get_project(session, user, project_id)

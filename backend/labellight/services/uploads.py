@@ -8,9 +8,10 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from labellight.db import jobs as job_rows
 from labellight.db.models import Job, User
 from labellight.ingest.names import display_path, printable
+from labellight.jobs import rows as job_rows
+from labellight.jobs.payloads import params_json, parse_params
 from labellight.jobs.routes import JobKind
 from labellight.jobs.transport import send_job
 from labellight.services import quotas
@@ -66,7 +67,7 @@ def start_ingest(session: Session, user: User, project_id: int,
                 _copy(incoming.stream, target)
             # The relative path (a picked folder's "cats/a.png") lets the ingest read class folders.
             staged.append({"name": safe_display_name(incoming.name), "key": key, "path": display_path(incoming.name)})
-        job.params = {"files": staged}
+        job.params = params_json(parse_params(JobKind.INGEST, {"files": staged}))
         session.commit()
     except BaseException:
         session.rollback()

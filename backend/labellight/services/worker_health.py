@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from labellight.config import get_settings
-from labellight.services.job_sweeper import SweepReport
+from labellight.jobs.sweeper import SweepReport
 
 FOLDER = "workers"
 

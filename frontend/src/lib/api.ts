@@ -23,72 +23,25 @@ export type Project = Schemas['ProjectPublic'];
 export type Image = Schemas['ImagePublic'];
 export type ImagePage = Schemas['ImageList'];
 
-export type JobKind = Schemas['JobKind'];
+export type Job = Schemas['JobPublic'];
+export type JobKind = Job['kind'];
 export type JobState = Schemas['JobState'];
 export type JobProgress = Schemas['JobProgress'];
-export type Job = Schemas['JobPublic'];
 
-// A job's `result` is an open object in the API; these are its shapes by job kind (docs/api.md, "Job").
+// A job's `result` has one schema per job kind (the API's JobPublic is a union told apart by `kind`).
 export type IngestFileReport = Schemas['FileReportEntryPublic'];
 export type IngestFileStatus = IngestFileReport['status'];
-
-export interface IngestResult {
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-  /** Entries of the per-file report, read page by page with `api.jobFiles`. */
-  files_reported: number;
-  /** Classes made from the class folders of the import, and the images they labeled. */
-  classes_created?: string[];
-  labeled?: number;
-  /** Why folders that were there were not read as classes. */
-  class_folders_hint?: string;
-}
-
-export interface PretrainResult {
-  backbone_version: number;
-  epochs: number;
-  final_loss: number;
-}
-
-export interface TrainResult {
-  classifier_version: number;
-  cv_accuracy: number;
-  n_labels: number;
-  n_folds: number;
-}
-
+/** Result of an `ingest` job: counts; its per-file report is read page by page with `api.jobFiles`. */
+export type IngestResult = Schemas['IngestResultPublic'];
+export type PretrainResult = Schemas['PretrainResult'];
+export type EmbedResult = Schemas['EmbedResult'];
+export type TrainResult = Schemas['TrainResult'];
+export type PredictResult = Schemas['PredictResult'];
 /** Result of a `finetune` job: which model it kept and why; a kept fine-tune names its new versions. */
-export interface FinetuneResult {
-  kept: 'finetuned' | 'linear head';
-  reason: string;
-  cv_accuracy_finetuned: number;
-  cv_accuracy_linear: number;
-  n_labels: number;
-  n_folds: number;
-  epochs: number;
-  device: string;
-  backbone_version: number;
-  new_backbone_version?: number;
-  classifier_version?: number;
-  /** When kept: whether the fine-tuned model beats guessing, and the baselines it was measured against. */
-  trustworthy?: boolean;
-  chance?: number | null;
-  majority_baseline?: number | null;
-}
-
+export type FinetuneResult = Schemas['FinetuneResult'];
 export type ModelExportFormat = Schemas['ExportFormat'];
-
 /** Result of an `export` job: the file holds backbone + head; input images in [0, 1] at `input.size`. */
-export interface ModelExportResult {
-  format: ModelExportFormat;
-  filename: string;
-  bytes: number;
-  model_version: string;
-  /** Class name of each output column, in order. */
-  classes: string[];
-  input: { layout: 'NCHW'; size: [number, number]; dtype: string; range: [number, number] };
-}
+export type ModelExportResult = Schemas['ExportResult'];
 
 export type SuggestStrategy = Schemas['Strategy'];
 

@@ -5,6 +5,8 @@ import {
   reviewPredictions,
   uploadSessions,
   type Answer,
+  type FinetuneResult,
+  type IngestResult,
   type Image,
   type ImagePage,
   type Job,
@@ -40,6 +42,13 @@ describe('API types come from the OpenAPI document', () => {
     expectTypeOf<'ingest'>().toExtend<JobKind>();
     expectTypeOf<ReviewOrder>().toEqualTypeOf<'asc' | 'desc'>();
     expectTypeOf<Job['progress']['loss_history']>().toEqualTypeOf<[number, number][] | undefined>();
+  });
+
+  it('gives each job kind its own result type', () => {
+    expectTypeOf<JobKind>().toEqualTypeOf<'ingest' | 'pretrain' | 'embed' | 'train' | 'predict' | 'export' | 'finetune'>();
+    expectTypeOf<Extract<Job, { kind: 'finetune' }>['result']>().toEqualTypeOf<FinetuneResult | null>();
+    expectTypeOf<Extract<Job, { kind: 'ingest' }>['result']>().toEqualTypeOf<IngestResult | null>();
+    expectTypeOf<FinetuneResult['kept']>().toEqualTypeOf<'finetuned' | 'linear head'>();
   });
 
   it('knows only the routes and methods the API has', () => {

@@ -967,6 +967,45 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** EmbedJobPublic */
+        EmbedJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "embed";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["EmbedResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
+        /** EmbedResult */
+        EmbedResult: {
+            /** Backbone Version */
+            backbone_version: number;
+            /** Dim */
+            dim: number;
+            /** Images */
+            images: number;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * ErrorPublic
          * @description What went wrong, in words that say what to change (validation errors, 422, list their fields instead).
@@ -989,6 +1028,72 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "onnx" | "torchscript";
+        /** ExportInput */
+        ExportInput: {
+            /** Dtype */
+            dtype: string;
+            /**
+             * Layout
+             * @constant
+             */
+            layout: "NCHW";
+            /** Range */
+            range: [
+                number,
+                number
+            ];
+            /** Size */
+            size: [
+                number,
+                number
+            ];
+        };
+        /** ExportJobPublic */
+        ExportJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "export";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["ExportResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
+        /**
+         * ExportResult
+         * @description The file holds backbone + head; input images in [0, 1] at ``input.size``.
+         */
+        ExportResult: {
+            /** Bytes */
+            bytes: number;
+            /** Classes */
+            classes: string[];
+            /** Filename */
+            filename: string;
+            format: components["schemas"]["ExportFormat"];
+            input: components["schemas"]["ExportInput"];
+            /** Model Version */
+            model_version: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** FilePredictionPublic */
         FilePredictionPublic: {
             /** Below Threshold */
@@ -1038,6 +1143,34 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** FinetuneJobPublic */
+        FinetuneJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "finetune";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["FinetuneResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
         /** FinetuneRequest */
         FinetuneRequest: {
             /**
@@ -1045,6 +1178,45 @@ export interface components {
              * @description passes over the labeled images (default 20)
              */
             epochs?: number | null;
+        };
+        /**
+         * FinetuneResult
+         * @description Which model a fine-tune kept and why; a kept fine-tune names its new versions.
+         */
+        FinetuneResult: {
+            /** Backbone Version */
+            backbone_version: number;
+            /** Chance */
+            chance?: number | null;
+            /** Classifier Version */
+            classifier_version?: number | null;
+            /** Cv Accuracy Finetuned */
+            cv_accuracy_finetuned: number;
+            /** Cv Accuracy Linear */
+            cv_accuracy_linear: number;
+            /** Device */
+            device: string;
+            /** Epochs */
+            epochs: number;
+            /**
+             * Kept
+             * @enum {string}
+             */
+            kept: "finetuned" | "linear head";
+            /** Majority Baseline */
+            majority_baseline?: number | null;
+            /** N Folds */
+            n_folds: number;
+            /** N Labels */
+            n_labels: number;
+            /** New Backbone Version */
+            new_backbone_version?: number | null;
+            /** Reason */
+            reason: string;
+            /** Trustworthy */
+            trustworthy?: boolean | null;
+        } & {
+            [key: string]: unknown;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1075,11 +1247,60 @@ export interface components {
             /** Width */
             width: number;
         };
+        /** IngestJobPublic */
+        IngestJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "ingest";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["IngestResultPublic"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
         /**
-         * JobKind
-         * @enum {string}
+         * IngestResultPublic
+         * @description An ingest's counts; its per-file report is left out (``files_reported`` counts it): page through it
+         *     at /jobs/{job_id}/files. (A 10,000-file import reports ~700 KB: too much for every list and event.)
          */
-        JobKind: "ingest" | "pretrain" | "embed" | "train" | "predict" | "export" | "finetune";
+        IngestResultPublic: {
+            /** Accepted */
+            accepted: number;
+            /** Class Folders Hint */
+            class_folders_hint?: string | null;
+            /** Classes Created */
+            classes_created?: string[];
+            /** Duplicate */
+            duplicate: number;
+            /** Files Reported */
+            files_reported: number;
+            /**
+             * Labeled
+             * @default 0
+             */
+            labeled?: number;
+            /** Rejected */
+            rejected: number;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * JobProgress
          * @description A job's latest progress report: every kind sends ``stage`` and ``fraction`` (0..1); the other keys
@@ -1128,36 +1349,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** JobPublic */
-        JobPublic: {
-            /** Attempts */
-            attempts: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Error */
-            error: string | null;
-            /** Finished At */
-            finished_at: string | null;
-            /** Id */
-            id: number;
-            kind: components["schemas"]["JobKind"];
-            progress: components["schemas"]["JobProgress"];
-            /** Project Id */
-            project_id: number;
-            /**
-             * Result
-             * @description an ingest's per-file report is left out (`files_reported` counts it): page through it at /jobs/{job_id}/files
-             */
-            result: {
-                [key: string]: unknown;
-            } | null;
-            /** Started At */
-            started_at: string | null;
-            state: components["schemas"]["JobState"];
-        };
+        /**
+         * JobPublic
+         * @description A job; ``kind`` says which result it carries. A result holds the keys its job reported (a row
+         *     written before a key existed lacks it).
+         */
+        JobPublic: components["schemas"]["IngestJobPublic"] | components["schemas"]["PretrainJobPublic"] | components["schemas"]["EmbedJobPublic"] | components["schemas"]["TrainJobPublic"] | components["schemas"]["PredictJobPublic"] | components["schemas"]["ExportJobPublic"] | components["schemas"]["FinetuneJobPublic"];
         /**
          * JobState
          * @enum {string}
@@ -1304,6 +1501,53 @@ export interface components {
              */
             new_password: string;
         };
+        /** PredictJobPublic */
+        PredictJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "predict";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["PredictResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
+        /** PredictResult */
+        PredictResult: {
+            /**
+             * Formats
+             * @default []
+             */
+            formats?: string[];
+            /** Images */
+            images: number;
+            /** Model Version */
+            model_version: string;
+            /**
+             * Skipped
+             * @default 0
+             */
+            skipped?: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** PredictionPublic */
         PredictionPublic: {
             /** Backbone Version */
@@ -1316,6 +1560,34 @@ export interface components {
             ood_threshold: number | null;
             /** Predictions */
             predictions: components["schemas"]["FilePredictionPublic"][];
+        };
+        /** PretrainJobPublic */
+        PretrainJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "pretrain";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["PretrainResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
         };
         /** PretrainRequest */
         PretrainRequest: {
@@ -1336,6 +1608,35 @@ export interface components {
              * @description plan epochs to fit
              */
             time_budget_s?: number | null;
+        };
+        /** PretrainResult */
+        PretrainResult: {
+            /** Backbone Version */
+            backbone_version: number;
+            /** Device */
+            device?: string | null;
+            /** Epochs */
+            epochs: number;
+            /** Final Loss */
+            final_loss?: number | null;
+            /** Images */
+            images?: number | null;
+            /** Kept */
+            kept?: string | null;
+            /** Processes */
+            processes?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Resumed From Epoch */
+            resumed_from_epoch?: number | null;
+            /** Resumed From Step */
+            resumed_from_step?: number | null;
+            /** Start */
+            start?: string | null;
+            /** Start Reason */
+            start_reason?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * PretrainingPublic
@@ -1543,6 +1844,56 @@ export interface components {
             last_used_at: string | null;
             /** Name */
             name: string;
+        };
+        /** TrainJobPublic */
+        TrainJobPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "train";
+            progress: components["schemas"]["JobProgress"];
+            /** Project Id */
+            project_id: number;
+            result: components["schemas"]["TrainResult"] | null;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["JobState"];
+        };
+        /** TrainResult */
+        TrainResult: {
+            /** Backbone Version */
+            backbone_version?: number | null;
+            /** Classifier Version */
+            classifier_version: number;
+            /** Cv Accuracy */
+            cv_accuracy?: number | null;
+            /** Cv Scope */
+            cv_scope?: string | null;
+            /**
+             * Labels Without Embedding
+             * @default 0
+             */
+            labels_without_embedding?: number;
+            /** N Folds */
+            n_folds: number;
+            /** N Labels */
+            n_labels: number;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * TrustPublic

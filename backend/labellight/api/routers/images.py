@@ -7,11 +7,11 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import MAX_ID, PathId, QueryId, parse_ids
+from labellight.api.job_schemas import JobPublic
 from labellight.api.presenters import image_public
 from labellight.api.schemas import (
     ImageList,
     ImagePublic,
-    JobPublic,
     LabelResult,
     LabelUpdate,
     NeighbourPublic,
@@ -40,7 +40,7 @@ def _search_public(hits: SearchHits) -> SearchResultPublic:
                               items=[NeighbourPublic(image=image_public(n.image), score=n.score) for n in hits.items])
 
 
-@router.post("/uploads", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/uploads", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def upload_images(project_id: PathId, files: Annotated[list[UploadFile], File()], user: CurrentUser,
                   session: SessionDep) -> JobPublic:
     incoming = [uploads.IncomingFile(f.filename or "unnamed", f.file) for f in files]

@@ -8,11 +8,11 @@ from fastapi.responses import FileResponse
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import PathId, parse_ids
+from labellight.api.job_schemas import JobPublic
 from labellight.api.presenters import classifier_public, curve_point, trust_public
 from labellight.api.schemas import (
     FilePredictionPublic,
     FinetuneRequest,
-    JobPublic,
     MapPublic,
     ModelInfoPublic,
     PredictionPublic,
@@ -36,19 +36,19 @@ from labellight.services import (
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"], responses={**PROJECT_ROUTES, **answers(413)})
 
 
-@router.post("/pretrain", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/pretrain", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def start_pretrain(project_id: PathId, user: CurrentUser, session: SessionDep,
                    body: Annotated[PretrainRequest | None, Body()] = None) -> JobPublic:
     overrides = (body or PretrainRequest()).model_dump(exclude_none=True)
     return JobPublic.model_validate(pretraining.start_pretrain(session, user, project_id, overrides))
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def start_train(project_id: PathId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(classifier_training.start_train(session, user, project_id))
 
 
-@router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/finetune", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def start_finetune(project_id: PathId, user: CurrentUser, session: SessionDep,
                    body: Annotated[FinetuneRequest | None, Body()] = None) -> JobPublic:
     epochs = (body or FinetuneRequest()).epochs
@@ -103,7 +103,7 @@ def read_map(project_id: PathId, user: CurrentUser, session: SessionDep) -> MapP
     return MapPublic.model_validate(embedding_map.project_map(session, user, project_id))
 
 
-@router.post("/predictions/export", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/predictions/export", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def export_predictions(project_id: PathId, user: CurrentUser, session: SessionDep,
                        top_k: Annotated[int, Query(ge=1, le=20)] = 3) -> JobPublic:
     return JobPublic.model_validate(batch_predictions.start_batch_predict(session, user, project_id, top_k))
@@ -117,7 +117,7 @@ def download_predictions(project_id: PathId, job_id: PathId, user: CurrentUser, 
                     headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})
 
 
-@router.post("/model/export", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/model/export", status_code=status.HTTP_202_ACCEPTED, response_model_exclude_unset=True)
 def export_model(project_id: PathId, user: CurrentUser, session: SessionDep,
                  fmt: Annotated[model_export.ExportFormat, Query(alias="format")]) -> JobPublic:
     return JobPublic.model_validate(model_export.start_export(session, user, project_id, fmt))

@@ -10,8 +10,8 @@ from starlette.requests import ClientDisconnect
 from labellight.api.deps import CurrentUser, SessionDep
 from labellight.api.errors import PROJECT_ROUTES, answers
 from labellight.api.ids import PathId
+from labellight.api.job_schemas import JobPublic
 from labellight.api.schemas import (
-    JobPublic,
     UploadOffsetConflict,
     UploadSessionCreate,
     UploadSessionPublic,
@@ -89,7 +89,8 @@ def cancel_upload_session(upload_id: UploadId, user: CurrentUser, session: Sessi
     upload_sessions.cancel_upload(session, user, upload_id)
 
 
-@router.post("/projects/{project_id}/upload-sessions/complete", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/projects/{project_id}/upload-sessions/complete", status_code=status.HTTP_202_ACCEPTED,
+             response_model_exclude_unset=True)
 def complete_upload_sessions(project_id: PathId, body: UploadSessionsComplete, user: CurrentUser,
                              session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(upload_sessions.complete_uploads(session, user, project_id, body.session_ids))

@@ -7,11 +7,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from labellight.config import get_settings
-from labellight.db import jobs as job_rows
 from labellight.db.session import session_scope
+from labellight.jobs import rows as job_rows
 from labellight.jobs.routes import QUEUES, JobKind, JobState
 from labellight.jobs.transport import send_job
-from labellight.services.upload_sessions import remove_expired_uploads
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +76,6 @@ class QueueWatch:
                 self._waiting[job_id].delivered |= delivered
         if sent:
             log.info("sweeper sent job(s) %s again", sorted(sent))
-        expired = remove_expired_uploads()
-        if expired:
-            log.info("sweeper removed %d expired upload session(s)", expired)
         return SweepReport(len(sent), running, self._stalled(now, running, settings.worker_stall_seconds))
 
     def _watch(self, queued: Collection[int], now: float, requeue_after: float) -> None:

@@ -1,48 +1,34 @@
-"""Run one job by id: claim it, call its handler, record the outcome. Safe to call twice."""
+"""Run one job by id: claim it, call the handler its task names, record the outcome. Safe to call twice.
+
+The runner knows no use-case: a worker's task hands it the handler of its job kind (the table lives in
+``labellight.services.job_handlers``). A handler takes the job's context, whose params are the kind's model,
+and returns the kind's result model (or the same as a dict); it ends the job early by raising
+:class:`JobCancelled` or :class:`JobFailed`."""
 
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from labellight.config import get_settings
-from labellight.db import jobs as job_rows
 from labellight.db.models import Job, Project
 from labellight.db.session import session_scope
+from labellight.jobs import rows as job_rows
+from labellight.jobs.context import JobCancelled, JobContext, JobFailed, LeaseLost
+from labellight.jobs.payloads import InvalidParams, JobResult, parse_params, result_json
 from labellight.jobs.routes import JobKind, JobState
-from labellight.ml.pretrain import PretrainCancelled
-from labellight.services.job_context import JobCancelled, JobContext, JobFailed, LeaseLost
 from labellight.storage import get_storage
 from labellight.storage.keys import project_prefix
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[JobContext], dict[str, Any]]
+Handler = Callable[[JobContext[Any]], JobResult | dict[str, Any]]
 
 
-def _handlers() -> dict[JobKind, Handler]:
-    from labellight.services import (
-        batch_predictions,
-        classifier_training,
-        embedding,
-        finetuning,
-        ingestion,
-        model_export,
-        pretraining,
-    )
+def run_job(job_id: int, handler: Handler) -> str:
+    """Claim and run a job with ``handler``; returns the state it ended in (or ``skipped`` when not claimable).
 
-    return {
-        JobKind.INGEST: ingestion.run_ingest,
-        JobKind.PRETRAIN: pretraining.run_pretrain,
-        JobKind.EMBED: embedding.run_embed,
-        JobKind.TRAIN: classifier_training.run_train,
-        JobKind.PREDICT: batch_predictions.run_batch_predict,
-        JobKind.EXPORT: model_export.run_export,
-        JobKind.FINETUNE: finetuning.run_finetune,
-    }
-
-
-def run_job(job_id: int) -> str:
-    """Claim and run a job; returns the state it ended in (or ``skipped`` when not claimable)."""
+    Params that do not fit the job's kind (a row written by hand, or by an older version that stored
+    something else) fail the job with a message naming the field."""
     settings = get_settings()
     with session_scope() as session:
         if not job_rows.claim_job(session, job_id, settings.job_lease_seconds):
@@ -50,13 +36,18 @@ def run_job(job_id: int) -> str:
         job = session.get(Job, job_id)
         if job is None:
             return "skipped"
-        ctx = JobContext(job.id, job.project_id, dict(job.params), job.attempts,
-                         progress_floor=_stored_fraction(job.progress))
         kind = JobKind(job.kind)
+        try:
+            params = parse_params(kind, dict(job.params))
+        except InvalidParams as exc:
+            job_rows.finish_job(session, job_id, JobState.FAILED, attempt=job.attempts, error=str(exc),
+                                progress={**job.progress, "stage": JobState.FAILED.value})
+            return JobState.FAILED.value
+        ctx = JobContext(job.id, job.project_id, params, job.attempts, progress_floor=_stored_fraction(job.progress))
     try:
         with ctx.lease_kept():
             ctx.report("starting", 0.0, force=True)
-            state, result, error = _execute(_handlers()[kind], ctx)
+            state, result, error = _execute(kind, handler, ctx)
     except LeaseLost:
         log.warning("job %s attempt %s was handed on; this attempt stops", job_id, ctx.attempt)
         _remove_files_of_deleted_project(ctx.project_id)
@@ -86,10 +77,11 @@ def _stored_fraction(progress: dict[str, Any] | None) -> float:
     return float(fraction) if isinstance(fraction, int | float) else 0.0
 
 
-def _execute(handler: Handler, ctx: JobContext) -> tuple[JobState, dict[str, Any] | None, str | None]:
+def _execute(kind: JobKind, handler: Handler,
+             ctx: JobContext[Any]) -> tuple[JobState, dict[str, Any] | None, str | None]:
     try:
-        return JobState.SUCCEEDED, handler(ctx), None
-    except (JobCancelled, PretrainCancelled):
+        return JobState.SUCCEEDED, result_json(kind, handler(ctx)), None
+    except JobCancelled:
         return JobState.CANCELLED, None, None
     except LeaseLost:
         raise

@@ -6,13 +6,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from labellight.db.models import Job, User
+from labellight.db.models import Job
 from labellight.db.session import session_scope
 from labellight.jobs.routes import FINAL_STATES
-from labellight.services.projects import get_project
 
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
@@ -32,16 +30,9 @@ def _signature(job: Job) -> str:
     return json.dumps([job.state, job.progress, job.attempts, job.error, job.result], sort_keys=True, default=str)
 
 
-def open_job_changes(session: Session, user: User, project_id: int,
-                     is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[list[Job]]:
-    """Check access now, then stream lists of changed jobs: first the unfinished ones, then every change.
-
-    An empty list means nothing changed for a while (time for a keep-alive)."""
-    project = get_project(session, user, project_id)
-    return _changes(project.id, is_disconnected)
-
-
-async def _changes(project_id: int, is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[list[Job]]:
+async def job_changes(project_id: int, is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[list[Job]]:
+    """Lists of a project's changed jobs: first the unfinished ones, then every change, until the
+    client leaves. An empty list means nothing changed for a while (time for a keep-alive)."""
     seen: dict[int, str] = {}
     first, quiet_since = True, time.monotonic()
     while not await is_disconnected():

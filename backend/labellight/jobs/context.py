@@ -1,4 +1,5 @@
-"""What a running job's code sees: its params, a progress reporter that heartbeats, a cancel check."""
+"""What a running job's code sees: its typed params, a progress reporter that heartbeats, a cancel check;
+and the exceptions a handler raises to end its job."""
 
 import logging
 import threading
@@ -6,20 +7,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
 from labellight.config import get_settings
-from labellight.db import jobs as job_rows
-from labellight.db.job_fence import Fence, hold_for_commit
 from labellight.db.session import session_scope
+from labellight.jobs import rows as job_rows
+from labellight.jobs.fence import Fence, hold_for_commit
+from labellight.jobs.payloads import JobParams
 
 log = logging.getLogger(__name__)
 
 
+P = TypeVar("P", bound=JobParams)
+
+
 class JobCancelled(Exception):
-    """Raised inside a job when the user asked to cancel it."""
+    """Raised inside a job when the user asked to cancel it: the one cancellation the runner knows, so a
+    handler whose library stops with its own exception (pretraining, fine-tuning) raises this one from it."""
 
 
 class LeaseLost(Exception):
@@ -31,10 +37,10 @@ class JobFailed(Exception):
 
 
 @dataclass
-class JobContext:
+class JobContext(Generic[P]):
     job_id: int
     project_id: int
-    params: dict[str, Any]
+    params: P
     attempt: int
     min_interval_s: float = 1.0
     progress_floor: float = 0.0
