@@ -93,7 +93,8 @@ def test_next_steps_tick_themselves_and_pages_are_grouped(page: Page, live: Live
     page.get_by_test_id("suggest-button").click()
     reasons = page.get_by_test_id("suggestion-reason")
     expect(reasons).to_have_count(3)
-    expect(reasons.first).to_have_text(re.compile(r"^Typical of (a large group|a group of \d+ images).* not yet labeled$"))
+    typical = re.compile(r"^Typical of (a large group|a group of \d+ images).* not yet labeled$")
+    expect(reasons.first).to_have_text(typical)
     expect(reasons.first).not_to_contain_text("typicality")
     expect(reasons.first).to_have_attribute("title", re.compile(r"typicality: \d"))
 
@@ -116,13 +117,15 @@ def test_jobs_list_folds_automatic_retrains_and_filters(page: Page, live: LiveAp
     expect(group).to_have_count(1)
     expect(group).to_have_attribute("data-count", str(len(retrains)))
     expect(group).to_contain_text(f"{len(retrains)} automatic retrains")
-    expect(page.get_by_test_id("retrain-group-latest")).to_contain_text(re.compile(r"latest: Classifier \d+ on \d+ labels"))
+    latest = re.compile(r"latest: Classifier \d+ on \d+ labels")
+    expect(page.get_by_test_id("retrain-group-latest")).to_contain_text(latest)
     expect(page.locator("[data-testid=job-row][data-kind=train]")).to_have_count(0)
     page.get_by_test_id("retrain-group-toggle").click()
     expect(page.locator("[data-testid=job-row][data-kind=train]")).to_have_count(len(retrains))
 
     ingest = page.locator("[data-testid=job-row][data-kind=ingest]")
-    expect(ingest.get_by_test_id("job-summary")).to_have_text(re.compile(r"^\d+ images added, 0 duplicates, 0 rejected$"))
+    added = re.compile(r"^\d+ images added, 0 duplicates, 0 rejected$")
+    expect(ingest.get_by_test_id("job-summary")).to_have_text(added)
     expect(ingest.get_by_test_id("job-duration")).to_have_text(re.compile(r"^(\d+m )?\d+s$"))
     shot(page, "jobs-folded")
 
@@ -132,7 +135,8 @@ def test_jobs_list_folds_automatic_retrains_and_filters(page: Page, live: LiveAp
     page.get_by_test_id("jobs-filter-state").select_option("failed")
     expect(page.get_by_test_id("job-row")).to_have_count(0)
     expect(page.get_by_test_id("jobs-shown")).to_have_text(f"0 of {len(jobs)} jobs")
-    assert "kind=embed" in page.url and "state=failed" in page.url
+    assert "kind=embed" in page.url
+    assert "state=failed" in page.url
     page.reload()
     expect(page.get_by_test_id("jobs-filter-kind")).to_have_value("embed")
     expect(page.get_by_test_id("jobs-filter-state")).to_have_value("failed")
