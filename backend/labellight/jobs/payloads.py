@@ -143,6 +143,8 @@ class TrainResult(JobResult):
     classifier_version: int
     backbone_version: int | None = None
     """The backbone the classifier was trained on (rows before it was recorded lack it)."""
+    automatic: bool = False
+    """Started by the retrain rule or a new backbone, not by a user."""
     cv_accuracy: float | None = None
     cv_scope: str | None = None
     n_labels: int

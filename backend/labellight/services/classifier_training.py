@@ -135,7 +135,8 @@ def run_train(ctx: JobContext[TrainParams]) -> dict[str, Any]:
     version = project_rows.retry_on_clash(store)
     return {"classifier_version": version, "backbone_version": backbone.version,
             "cv_accuracy": score.cv_accuracy, "cv_scope": score.scope,
-            "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing}
+            "n_labels": training.n_labels, "n_folds": training.n_folds, "labels_without_embedding": missing,
+            "automatic": ctx.params.automatic}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROJECT_TABS, TAB_LABELS, href, parseHash } from './routes';
+import { PROJECT_TABS, TAB_LABELS, currentQuery, href, parseHash, withQuery } from './routes';
 import { duration, pct, reasonText } from './format';
 
 describe('hash routes', () => {
@@ -44,5 +44,13 @@ describe('formatting', () => {
     expect(duration(65)).toBe('1m 05s');
     expect(duration(3725)).toBe('1h 02m');
     expect(reasonText({ strategy: 'margin', margin: 0.12345, rank: 2 })).toBe('margin · margin 0.123, rank 2');
+  });
+});
+
+describe('withQuery', () => {
+  it('sets, replaces and removes query keys of a hash route', () => {
+    expect(withQuery('#/projects/1/images', { filter: 'labeled' })).toBe('#/projects/1/images?filter=labeled');
+    expect(withQuery('#/projects/1/images?filter=labeled&class=3', { filter: null })).toBe('#/projects/1/images?class=3');
+    expect(currentQuery('#/projects/1/review?view=mislabels').get('view')).toBe('mislabels');
   });
 });

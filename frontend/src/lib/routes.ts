@@ -78,3 +78,31 @@ export const href = {
 export function navigate(hash: string): void {
   if (location.hash !== hash) location.hash = hash;
 }
+
+/** The query of the current hash route (`#/projects/1/images?filter=labeled` → filter=labeled). */
+export function currentQuery(hash: string = location.hash): URLSearchParams {
+  const q = hash.indexOf('?');
+  return new URLSearchParams(q >= 0 ? hash.slice(q + 1) : '');
+}
+
+/** `hash` with the query keys in `updates` set (a null or default value removes the key). */
+export function withQuery(hash: string, updates: Record<string, string | null>): string {
+  const q = hash.indexOf('?');
+  const path = q >= 0 ? hash.slice(0, q) : hash;
+  const query = currentQuery(hash);
+  for (const [k, v] of Object.entries(updates)) {
+    if (v === null || v === '') query.delete(k);
+    else query.set(k, v);
+  }
+  const qs = query.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/**
+ * Keep a page's view state (filters, sub-tab) in the URL, replacing the current history entry: a reload, or
+ * coming back to the page with Back, shows the same view. No hashchange fires, so the page is not re-routed.
+ */
+export function keepInUrl(updates: Record<string, string | null>): void {
+  const next = withQuery(location.hash || '#/', updates);
+  if (next !== location.hash) history.replaceState(history.state, '', next);
+}

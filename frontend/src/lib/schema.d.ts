@@ -1875,6 +1875,11 @@ export interface components {
         };
         /** TrainResult */
         TrainResult: {
+            /**
+             * Automatic
+             * @default false
+             */
+            automatic?: boolean;
             /** Backbone Version */
             backbone_version?: number | null;
             /** Classifier Version */
