@@ -112,9 +112,9 @@ def _agreed_schedule(
     schedule: Schedule, n_images: int, config: PretrainConfig, group: dist.ProcessGroup | None
 ) -> Schedule:
     """Rank 0's plan for every rank (a time budget is planned from each rank's own measurements)."""
-    epochs = torch.tensor([schedule.epochs], dtype=torch.int64)
-    dist.broadcast(epochs, src=0, group=group)
-    return schedule_for(n_images, config, int(epochs.item()))
+    plan = torch.tensor([schedule.epochs, schedule.total_steps], dtype=torch.int64)
+    dist.broadcast(plan, src=0, group=group)
+    return replace(schedule_for(n_images, config, int(plan[0].item())), steps=int(plan[1].item()))
 
 
 def _control_group() -> dist.ProcessGroup | None:

@@ -153,7 +153,13 @@ def run_pretrain(ctx: JobContext) -> dict[str, Any]:
             "device": device.type, "processes": processes, "images": rows,
             "resumed_from_epoch": reporter.resumed_from_epoch, "resumed_from_step": reporter.resumed_from_step,
             "start": result.start, "start_reason": _start_reason(ctx.params.get("start", "auto"), config, device.type),
-            "kept": result.kept, "reason": result.reason}
+            "kept": result.kept, "reason": result.reason, **_plan_summary(result)}
+
+
+def _plan_summary(result: PretrainResult) -> dict[str, Any]:
+    """How long the run trained and why it stopped (a time budget's figures when it had one)."""
+    return {"epochs_run": result.epochs_run, "steps": result.total_steps, "stop_reason": result.stop_reason,
+            "budget_s": result.budget_s, "elapsed_s": result.elapsed_s, "replans": result.replans}
 
 
 def _start_reason(asked: str, config: PretrainConfig, device: str) -> str:
@@ -246,4 +252,6 @@ class _ProgressReporter:
         self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=self.last_loss,
                         images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1), device=self.device,
                         collapse_std=collapse, checkpoint_epoch=self.checkpoint_epoch,
-                        checkpoint_step=self.checkpoint_step, loss_history=p.loss_history)
+                        checkpoint_step=self.checkpoint_step, loss_history=p.loss_history,
+                        total_steps=p.total_steps, budget_s=p.budget_s, budget_used_s=p.budget_used_s,
+                        replans=p.replans)
