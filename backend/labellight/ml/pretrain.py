@@ -17,11 +17,12 @@ from torch import nn
 
 from labellight.ml.backbone_init import WeightsReport
 from labellight.ml.device import pick_device
+from labellight.ml.label_guard import LabelAccuracyGuard, LabeledImages
 from labellight.ml.pretrain_budget import EPOCHS_DONE, BudgetPlanner
 from labellight.ml.pretrain_config import PretrainConfig, preset
 from labellight.ml.pretrain_run import PretrainRun
 from labellight.ml.pretrain_schedule import Schedule, epoch_batches, load_batch, plan_epochs, schedule_for
-from labellight.ml.quality import BackboneChoice, ViewConsistencyGuard
+from labellight.ml.quality import BackboneChoice, BackboneGuard, ViewConsistencyGuard
 
 __all__ = [
     "CheckpointPolicy",
@@ -159,13 +160,18 @@ def pretrain_with_report(
     init_state: Mapping[str, Any] | None = None,
     guard: bool | None = None,
     clock: Callable[[], float] = time.monotonic,
+    labeled: LabeledImages | None = None,
+    start_image_size: int | None = None,
 ) -> PretrainResult:
     """Pretrain an encoder with BYOL on ``pixels``; see :func:`pretrain` for the arguments.
 
     ``init_state``: backbone state dict to continue from (an earlier model of the project); else
     ``config.init_weights``; else a random start. ``guard`` (default ``config.guard``, and when
     that is None: on when starting from weights) compares the starting and the trained encoder
-    with :func:`labellight.ml.quality.choose_backbone` and ships the better one.
+    with :func:`labellight.ml.quality.choose_backbone` and ships the better one; when ``labeled``
+    holds at least 2 classes of 2 labels, by the cross-validated accuracy of the linear head on them
+    instead (:class:`~labellight.ml.label_guard.LabelAccuracyGuard`; the start embedded at
+    ``start_image_size``, default ``config.image_size``, as the project has it).
 
     ``config.time_budget_s``: the whole call (planning, training and the guard) fits the budget,
     re-planned while it trains (:class:`~labellight.ml.pretrain_budget.BudgetPlanner`); ``clock``
@@ -188,7 +194,8 @@ def pretrain_with_report(
         train(run, pixels, schedule, on_progress, should_stop, progress_interval_s, checkpoints, budget)
 
     return train_and_guard(run, pixels, schedule, train_run, resume_from=resume_from, guard=guard,
-                           from_state=init_state is not None, seconds_per_step=seconds_per_step, budget=budget)
+                           from_state=init_state is not None, seconds_per_step=seconds_per_step, budget=budget,
+                           labeled=labeled, start_image_size=start_image_size)
 
 
 def train_and_guard(
@@ -202,6 +209,8 @@ def train_and_guard(
     from_state: bool,
     seconds_per_step: float | None,
     budget: BudgetPlanner | None = None,
+    labeled: LabeledImages | None = None,
+    start_image_size: int | None = None,
 ) -> PretrainResult:
     """Restore ``resume_from`` into ``run``, call ``train_run``, and ship the trained encoder, or the
     starting one when the guard (see :func:`pretrain_with_report`) finds it better. The starting
@@ -212,11 +221,16 @@ def train_and_guard(
     if guard is None:
         guard = run.weights_report is not None if config.guard is None else config.guard
     initial = run.encoder() if guard else None
-    checker, initial_score = None, None
+    checker: BackboneGuard | None = None
+    initial_score: Any = None
     if initial is not None:
         scoring_started = budget.clock() if budget is not None else 0.0
-        checker = ViewConsistencyGuard(pixels, config.image_size, seed=config.seed, device=run.device)
-        initial_score = checker.score(initial)
+        usable = labeled.usable() if labeled is not None else None
+        checker = ViewConsistencyGuard(pixels, config.image_size, seed=config.seed, device=run.device) \
+            if usable is None else LabelAccuracyGuard(usable, before_size=start_image_size or config.image_size,
+                                                      after_size=config.image_size, seed=config.seed,
+                                                      device=run.device)
+        initial_score = checker.score_before(initial)
         if budget is not None:
             budget.reserve_s = budget.clock() - scoring_started
     if resume_from is not None:
@@ -235,7 +249,7 @@ def train_and_guard(
     else:
         result.stop_reason = f"{EPOCHS_DONE}: {result.epochs_run:g} of {config.epochs} epochs ({run.step} steps)"
     if checker is not None and initial is not None and initial_score is not None:
-        choice = checker.choose(initial_score, checker.score(trained))
+        choice = checker.choose(initial_score, checker.score_after(trained))
         shipped = trained if choice.kept == "after" else initial
         result.backbone, result.choice, result.reason = shipped, choice, choice.reason
         result.kept = "pretrained" if choice.kept == "after" else "initial"

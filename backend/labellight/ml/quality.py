@@ -12,6 +12,7 @@ rank (RankMe, Garrido et al. 2023) is reported alongside as a collapse indicator
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -101,7 +102,9 @@ def view_consistency(
 
 @dataclass(frozen=True)
 class BackboneChoice:
-    """Which of two backbones the guard kept, with the scores it compared and why."""
+    """Which of two backbones the guard kept, with the scores it compared and why. ``method``:
+    ``"view-consistency"`` (label-free) or ``"labels"`` (:mod:`labellight.ml.label_guard`: the scores
+    are cross-validated accuracies and the ranks NaN)."""
 
     kept: str  # "before" or "after"
     score_before: float
@@ -109,6 +112,18 @@ class BackboneChoice:
     rank_before: float
     rank_after: float
     reason: str
+    method: str = "view-consistency"
+
+
+class BackboneGuard(Protocol):
+    """Scores the starting backbone (before training: its time is then known) and the trained one, and
+    chooses between the two scores."""
+
+    def score_before(self, module: nn.Module) -> Any: ...
+
+    def score_after(self, module: nn.Module) -> Any: ...
+
+    def choose(self, before: Any, after: Any) -> BackboneChoice: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,12 @@ class ViewConsistencyGuard:
         emb_a = embed_float(module, self.views[0], device=self.device)
         emb_b = embed_float(module, self.views[1], device=self.device)
         return ViewScore(knn_agreement(emb_a, emb_b, min(self.k, emb_a.shape[0] - 1)), effective_rank(emb_a))
+
+    def score_before(self, module: nn.Module) -> ViewScore:
+        return self.score(module)
+
+    def score_after(self, module: nn.Module) -> ViewScore:
+        return self.score(module)
 
     def choose(self, before: ViewScore, after: ViewScore) -> BackboneChoice:
         """Keep ``after`` only if its view-consistency beats ``before``'s by more than ``margin``."""

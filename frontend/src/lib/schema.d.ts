@@ -1175,11 +1175,24 @@ export interface components {
         };
         /** ModelInfoPublic */
         ModelInfoPublic: {
-            /** Backbone Version */
+            /**
+             * Backbone Version
+             * @description the served backbone: the one the classifier was trained on (map, search, predictions and review use it)
+             */
             backbone_version: number | null;
             classifier: components["schemas"]["ClassifierPublic"] | null;
             /** Learning Curve */
             learning_curve: components["schemas"]["LearningCurvePoint"][];
+            /**
+             * Model Version
+             * @description the served pair as b<backbone>.c<classifier>, as predictions name it; null before the first classifier
+             */
+            model_version: string | null;
+            /**
+             * Pending Backbone Version
+             * @description a newer embedded backbone that is not served yet: it is served once a classifier is trained on it (queued by itself when labels of two classes exist)
+             */
+            pending_backbone_version: number | null;
             pretraining: components["schemas"]["PretrainingPublic"] | null;
             trust: components["schemas"]["TrustPublic"];
         };
