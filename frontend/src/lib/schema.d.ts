@@ -1028,6 +1028,10 @@ export interface components {
          *     are sent only by the kinds that measure them (a TypedDict, so an unreported key stays absent).
          */
         JobProgress: {
+            /** Budget S */
+            budget_s?: number | null;
+            /** Budget Used S */
+            budget_used_s?: number | null;
             /** Checkpoint Epoch */
             checkpoint_epoch?: number;
             /** Checkpoint Step */
@@ -1061,12 +1065,16 @@ export interface components {
                 number,
                 number
             ][];
+            /** Replans */
+            replans?: number;
             /** Run */
             run?: number;
             /** Runs */
             runs?: number;
             /** Stage */
             stage: string;
+            /** Total Steps */
+            total_steps?: number;
         } & {
             [key: string]: unknown;
         };
@@ -1175,24 +1183,11 @@ export interface components {
         };
         /** ModelInfoPublic */
         ModelInfoPublic: {
-            /**
-             * Backbone Version
-             * @description the served backbone: the one the classifier was trained on (map, search, predictions and review use it)
-             */
+            /** Backbone Version */
             backbone_version: number | null;
             classifier: components["schemas"]["ClassifierPublic"] | null;
             /** Learning Curve */
             learning_curve: components["schemas"]["LearningCurvePoint"][];
-            /**
-             * Model Version
-             * @description the served pair as b<backbone>.c<classifier>, as predictions name it; null before the first classifier
-             */
-            model_version: string | null;
-            /**
-             * Pending Backbone Version
-             * @description a newer embedded backbone that is not served yet: it is served once a classifier is trained on it (queued by itself when labels of two classes exist)
-             */
-            pending_backbone_version: number | null;
             pretraining: components["schemas"]["PretrainingPublic"] | null;
             trust: components["schemas"]["TrustPublic"];
         };
@@ -1261,7 +1256,7 @@ export interface components {
             job_id: number | null;
             /**
              * Kept
-             * @description pretrained: the trained network shipped; initial: the label-free quality check kept the starting network; null: no pretrain job on record
+             * @description pretrained: the trained network shipped; initial: the guard (the linear head's cross-validated accuracy on the labels once there are enough, else a label-free check) kept the starting network; null: no pretrain job on record
              */
             kept: string | null;
             /** Reason */
