@@ -37,6 +37,7 @@ from labellight.ml.distributed_pretrain import (
     DistributedSpec,
 )
 from labellight.ml.pretrain import PretrainCancelled, PretrainConfig, PretrainProgress, PretrainResult
+from labellight.ml.pretrain_budget import EPOCHS_DONE
 from labellight.ml.quality import BackboneChoice
 
 # Seconds between looks at the processes, their progress and ``should_stop``.
@@ -233,4 +234,6 @@ def _result(path: Path, config: PretrainConfig) -> DistributedResult:
     backbone.eval()
     choice = BackboneChoice(**state["choice"]) if state["choice"] is not None else None
     return DistributedResult(backbone, state["kept"], state["reason"], state["start"], int(state["epochs"]),
-                             int(state["total_steps"]), state["seconds_per_step"], None, choice, state["ranks"])
+                             int(state["total_steps"]), state["seconds_per_step"], None, choice,
+                             epochs_run=float(state.get("epochs_run", state["epochs"])),
+                             stop_reason=str(state.get("stop_reason", EPOCHS_DONE)), ranks=state["ranks"])

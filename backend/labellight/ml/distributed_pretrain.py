@@ -177,7 +177,8 @@ def run_rank(spec: DistributedSpec, rank: int, world_size: int, device: torch.de
         choice = asdict(result.choice) if result.choice is not None else None
         save_state_dict({"backbone": result.backbone.state_dict(), "kept": result.kept, "reason": result.reason,
                          "start": result.start, "epochs": result.epochs, "total_steps": result.total_steps,
-                         "seconds_per_step": result.seconds_per_step, "choice": choice, "ranks": summaries},
+                         "seconds_per_step": result.seconds_per_step, "choice": choice, "ranks": summaries,
+                         "epochs_run": result.epochs_run, "stop_reason": result.stop_reason},
                         workdir / RESULT_FILE)
 
 
