@@ -144,4 +144,13 @@ def test_continued_pretraining_on_a_time_budget_is_guarded(app: LiveApp, http: C
     assert done["result"]["kept"] in ("pretrained", "initial")
     assert done["result"]["reason"]
     assert done["result"]["epochs"] >= 1
-    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == 2)
+    assert done["result"]["stop_reason"].startswith("time budget")
+    assert done["result"]["budget_s"] == 15
+    assert done["result"]["elapsed_s"] is not None
+    assert done["result"]["epochs_run"] > 0
+    # A start kept by the guard is the current backbone itself: nothing new ships.
+    kept_start = done["result"]["kept"] == "initial"
+    assert done["result"]["shipped"] is not kept_start
+    version = 1 if kept_start else 2
+    assert done["result"]["backbone_version"] == version
+    wait_for(lambda: client.get(f"/api/v1/projects/{pid}").json()["backbone_version"] == version)

@@ -38,6 +38,12 @@ class JobProgress(TypedDict):
     checkpoint_step: NotRequired[int]
     loss_history: NotRequired[list[tuple[int, float]]]
     """Pretraining: (step, loss) pairs, at most 200."""
+    total_steps: NotRequired[int]
+    """Pretraining: the steps planned (with a time budget: re-planned as the step time changes)."""
+    budget_s: NotRequired[float | None]
+    budget_used_s: NotRequired[float | None]
+    replans: NotRequired[int]
+    """Pretraining with a time budget: how often the run re-planned its length to end with the budget."""
     images_done: NotRequired[int]
     images: NotRequired[int]
     files_done: NotRequired[int]

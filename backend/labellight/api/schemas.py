@@ -200,8 +200,9 @@ class PretrainingPublic(BaseModel):
     backbone_version: int
     job_id: int | None
     kept: str | None = Field(description=(
-        "pretrained: the trained network shipped; initial: the label-free quality check kept the starting "
-        "network; null: no pretrain job on record"))
+        "pretrained: the trained network shipped; initial: the guard (the linear head's cross-validated accuracy "
+        "on the labels once there are enough, else a label-free check) kept the starting network; null: no "
+        "pretrain job on record"))
     start: str | None = Field(description="random, weights file or state dict (the previous backbone)")
     reason: str | None
     finetuned_from: int | None = Field(description="the pretrained backbone a fine-tuned one descends from")

@@ -131,6 +131,20 @@ class PretrainResult(JobResult):
     kept: str | None = None
     """``pretrained``, or ``initial`` when the guard found the starting weights better."""
     reason: str | None = None
+    shipped: bool | None = None
+    """Whether a new backbone version shipped (False: the guard kept the current backbone as it was)."""
+    guard: str | None = None
+    """What the guard decided on: ``labels`` (cross-validated accuracy on the user's labels) or
+    ``view-consistency`` (label-free)."""
+    epochs_run: float | None = None
+    """Epochs trained (a time budget may end a run mid-epoch)."""
+    steps: int | None = None
+    stop_reason: str | None = None
+    """Why training ended, in words (budget spent, planned epochs done)."""
+    budget_s: float | None = None
+    elapsed_s: float | None = None
+    replans: int | None = None
+    """How often a budgeted run re-planned its length to end with its budget."""
 
 
 class EmbedResult(JobResult):

@@ -12,6 +12,7 @@ rank (RankMe, Garrido et al. 2023) is reported alongside as a collapse indicator
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -94,7 +95,9 @@ def view_consistency(
 
 @dataclass(frozen=True)
 class BackboneChoice:
-    """Which of two backbones the guard kept, with the scores it compared and why."""
+    """Which of two backbones the guard kept, with the scores it compared and why. ``method``:
+    ``"view-consistency"`` (label-free) or ``"labels"`` (:mod:`labellight.ml.label_guard`: the scores
+    are cross-validated accuracies and the ranks NaN)."""
 
     kept: str  # "before" or "after"
     score_before: float
@@ -102,6 +105,62 @@ class BackboneChoice:
     rank_before: float
     rank_after: float
     reason: str
+    method: str = "view-consistency"
+
+
+class BackboneGuard(Protocol):
+    """Scores the starting backbone (before training: its time is then known) and the trained one, and
+    chooses between the two scores."""
+
+    def score_before(self, module: nn.Module) -> Any: ...
+
+    def score_after(self, module: nn.Module) -> Any: ...
+
+    def choose(self, before: Any, after: Any) -> BackboneChoice: ...
+
+
+@dataclass(frozen=True)
+class ViewScore:
+    """One encoder's :func:`view_consistency` and the :func:`effective_rank` of its embeddings."""
+
+    consistency: float
+    rank: float
+
+
+class ViewConsistencyGuard:
+    """The label-free guard on ``pixels`` (uint8 (N, H, W, 3); a seeded subset of at most
+    ``max_images``): :meth:`score` one encoder at a time (the start can be scored before training,
+    which also measures what scoring the trained one will cost), :meth:`choose` between two scores."""
+
+    def __init__(self, pixels: np.ndarray, image_size: int, *, margin: float = 0.0, k: int = DEFAULT_K,
+                 max_images: int = DEFAULT_MAX_IMAGES, seed: int = 0, device: torch.device | None = None) -> None:
+        sample = _subset(pixels, max_images, seed)
+        if sample.shape[0] < 3:
+            raise ValueError(f"choosing a backbone needs at least 3 images, got {sample.shape[0]}")
+        self.views = augmented_views(sample, image_size, seed)
+        self.margin, self.k, self.device = margin, k, device
+
+    def score(self, module: nn.Module) -> ViewScore:
+        emb_a = embed_float(module, self.views[0], device=self.device)
+        emb_b = embed_float(module, self.views[1], device=self.device)
+        return ViewScore(knn_agreement(emb_a, emb_b, min(self.k, emb_a.shape[0] - 1)), effective_rank(emb_a))
+
+    def score_before(self, module: nn.Module) -> ViewScore:
+        return self.score(module)
+
+    def score_after(self, module: nn.Module) -> ViewScore:
+        return self.score(module)
+
+    def choose(self, before: ViewScore, after: ViewScore) -> BackboneChoice:
+        """Keep ``after`` only if its view-consistency beats ``before``'s by more than ``margin``."""
+        keep_after = after.consistency > before.consistency + self.margin
+        verdict = "improved" if keep_after else "did not improve"
+        reason = (
+            f"view-consistency (shared {self.k}-NN between augmented views) {verdict}: "
+            f"{before.consistency:.3f} before, {after.consistency:.3f} after"
+        )
+        return BackboneChoice("after" if keep_after else "before", before.consistency, after.consistency,
+                              before.rank, after.rank, reason)
 
 
 def choose_backbone(
@@ -121,17 +180,7 @@ def choose_backbone(
 
     Both encoders see the same views of the same (at most ``max_images``, seeded) images.
     """
-    sample = _subset(pixels, max_images, seed)
-    if sample.shape[0] < 3:
-        raise ValueError(f"choosing a backbone needs at least 3 images, got {sample.shape[0]}")
-    views = augmented_views(sample, image_size, seed)
-    scores = [view_consistency(module, views, k=k, device=device) for module in (before, after)]
-    ranks = [effective_rank(embed_float(module, views[0], device=device)) for module in (before, after)]
-    keep_after = scores[1] > scores[0] + margin
-    verdict = "improved" if keep_after else "did not improve"
-    reason = (
-        f"view-consistency (shared {k}-NN between augmented views) {verdict}: "
-        f"{scores[0]:.3f} before, {scores[1]:.3f} after"
-    )
-    choice = BackboneChoice("after" if keep_after else "before", scores[0], scores[1], ranks[0], ranks[1], reason)
-    return (after if keep_after else before), choice
+    guard = ViewConsistencyGuard(pixels, image_size, margin=margin, k=k, max_images=max_images, seed=seed,
+                                 device=device)
+    choice = guard.choose(guard.score(before), guard.score(after))
+    return (after if choice.kept == "after" else before), choice

@@ -45,6 +45,7 @@ from labellight.ml.pretrain.distributed.launch import pretrain_distributed, proc
 from labellight.ml.pretrain.distributed.pretrain import DistributedSpec
 from labellight.services import quotas
 from labellight.services.errors import InvalidInput
+from labellight.services.pretrain_guard import CurrentBackbone, current_backbone, keeps_current, labeled_images
 from labellight.services.pretrained_start import WEIGHTS_NEEDED, server_weights
 from labellight.services.projects import get_project
 from labellight.storage import get_storage
@@ -136,13 +137,25 @@ def run_pretrain(ctx: JobContext[PretrainParams]) -> dict[str, Any]:
     processes = processes_for(get_settings().pretrain_processes, config.batch_size, rows)
     ctx.report("pretrain", reporter.fraction, force=True, epoch=reporter.checkpoint_epoch, epochs=config.epochs,
                device=device.type, processes=processes)
-    job = _Training(config, cache, rows, checkpoint_path, resume, init_state)
+    current = current_backbone(ctx.project_id)
+    job = _Training(config, cache, rows, checkpoint_path, resume, init_state, current)
     try:
         result = (job.distributed(ctx, reporter, device, processes) if processes > 1
                   else job.single(ctx, reporter, device))
     except PretrainCancelled as exc:
         raise JobCancelled() from exc
     shipped = replace(config, epochs=result.epochs, time_budget_s=None)
+    summary = {"epochs": result.epochs, "final_loss": reporter.last_loss, "device": device.type,
+               "processes": processes, "images": rows, "resumed_from_epoch": reporter.resumed_from_epoch,
+               "resumed_from_step": reporter.resumed_from_step, "start": result.start,
+               "start_reason": _start_reason(ctx.params.start, config, device.type),
+               "kept": result.kept, "guard": result.choice.method if result.choice else None,
+               **_plan_summary(result)}
+    if current is not None and keeps_current(result, current):
+        storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
+        return {"backbone_version": current.version, "shipped": False, **summary,
+                "reason": f"{result.reason}; the project keeps backbone version {current.version} (the start): "
+                          "nothing new ships"}
 
     def store() -> int:
         with session_scope() as session:
@@ -155,11 +168,13 @@ def run_pretrain(ctx: JobContext[PretrainParams]) -> dict[str, Any]:
 
     version = project_rows.retry_on_clash(store)
     storage.delete_tree(job_prefix(ctx.project_id, ctx.job_id))
-    return {"backbone_version": version, "epochs": result.epochs, "final_loss": reporter.last_loss,
-            "device": device.type, "processes": processes, "images": rows,
-            "resumed_from_epoch": reporter.resumed_from_epoch, "resumed_from_step": reporter.resumed_from_step,
-            "start": result.start, "start_reason": _start_reason(ctx.params.start, config, device.type),
-            "kept": result.kept, "reason": result.reason}
+    return {"backbone_version": version, "shipped": True, **summary, "reason": result.reason}
+
+
+def _plan_summary(result: PretrainResult) -> dict[str, Any]:
+    """How long the run trained and why it stopped (a time budget's figures when it had one)."""
+    return {"epochs_run": result.epochs_run, "steps": result.total_steps, "stop_reason": result.stop_reason,
+            "budget_s": result.budget_s, "elapsed_s": result.elapsed_s, "replans": result.replans}
 
 
 def _start_reason(asked: str, config: PretrainConfig, device: str) -> str:
@@ -189,6 +204,7 @@ class _Training:
     checkpoint_path: Path
     resume: dict[str, Any] | None
     init_state: dict[str, Any] | None
+    current: CurrentBackbone | None = None
 
     @property
     def extras(self) -> dict[str, Any]:
@@ -202,10 +218,13 @@ class _Training:
             reporter.checkpointed(run.step, run.total_steps, run.config.epochs)
 
         checkpoints = CheckpointPolicy(save_checkpoint, interval_s=get_settings().pretrain_checkpoint_seconds)
-        return pretrain_with_report(self.cache.read(self.rows), self.config, on_progress=reporter,
+        pixels = self.cache.read(self.rows)
+        return pretrain_with_report(pixels, self.config, on_progress=reporter,
                                     should_stop=ctx.should_stop, device=device, checkpoints=checkpoints,
                                     resume_from=self.resume["run"] if self.resume else None,
-                                    init_state=self.init_state)
+                                    init_state=self.init_state, labeled=labeled_images(ctx.project_id, pixels),
+                                    start_image_size=self.current.start_size(self.config, self.init_state is not None)
+                                    if self.current else None)
 
     def distributed(self, ctx: JobContext[PretrainParams], reporter: "_ProgressReporter", device: torch.device,
                     processes: int) -> PretrainResult:
@@ -253,4 +272,6 @@ class _ProgressReporter:
         self.ctx.report("pretrain", self.fraction, epoch=p.epoch, epochs=p.epochs, loss=self.last_loss,
                         images_per_s=round(p.images_per_s, 1), eta_s=round(p.eta_s, 1), device=self.device,
                         collapse_std=collapse, checkpoint_epoch=self.checkpoint_epoch,
-                        checkpoint_step=self.checkpoint_step, loss_history=p.loss_history)
+                        checkpoint_step=self.checkpoint_step, loss_history=p.loss_history,
+                        total_steps=p.total_steps, budget_s=p.budget_s, budget_used_s=p.budget_used_s,
+                        replans=p.replans)

@@ -3,11 +3,12 @@ import type { Job } from './api';
 import { foldRetrains, jobSeconds, jobSummary, matches } from './jobList';
 
 let nextId = 1;
-const job = (over: Partial<Job> = {}): Job => ({
+// Jobs built loosely (a result with only the keys a test reads), as the list receives them.
+const job = (over: Record<string, unknown> = {}): Job => ({
   id: nextId++, project_id: 1, kind: 'train', state: 'succeeded', progress: { stage: '', fraction: 1 }, result: null,
   error: null, attempts: 1, created_at: '2026-01-01T00:00:00Z', started_at: '2026-01-01T00:00:00Z',
   finished_at: '2026-01-01T00:01:05Z', ...over,
-});
+}) as Job;
 const retrain = () => job({ result: { automatic: true, classifier_version: 2, n_labels: 9, cv_accuracy: 0.5 } });
 
 describe('foldRetrains', () => {

@@ -28,34 +28,39 @@ export function jobSummary(job: Job): string {
   if (job.state === 'running') return job.progress?.stage ? `Running: ${job.progress.stage}` : 'Running';
   if (job.state === 'cancelled') return 'Cancelled';
   if (job.state === 'failed') return `Failed: ${job.error ?? 'unknown error'}`;
-  const r = job.result ?? {};
   switch (job.kind) {
-    case 'ingest':
-      return `${n(r['accepted']) ?? 0} images added, ${n(r['duplicate']) ?? 0} duplicates, ${n(r['rejected']) ?? 0} rejected`;
-    case 'pretrain':
-      return r['kept'] === 'initial'
+    case 'ingest': {
+      const r = job.result;
+      return `${r?.accepted ?? 0} images added, ${r?.duplicate ?? 0} duplicates, ${r?.rejected ?? 0} rejected`;
+    }
+    case 'pretrain': {
+      const r = job.result;
+      if (r?.shipped === false) return 'Nothing new shipped: the current backbone stays (the guard found it as good)';
+      return r?.kept === 'initial'
         ? 'Kept the starting network: pretraining did not improve the features'
-        : `Backbone version ${n(r['backbone_version']) ?? '?'} ready`;
+        : `Backbone version ${n(r?.backbone_version) ?? '?'} ready`;
+    }
     case 'embed':
       return 'Images embedded: map, search and suggestions use the new features';
     case 'train': {
-      const acc = n(r['cv_accuracy']);
-      return `Classifier ${n(r['classifier_version']) ?? '?'} on ${n(r['n_labels']) ?? '?'} labels` +
+      const r = job.result;
+      const acc = n(r?.cv_accuracy);
+      return `Classifier ${n(r?.classifier_version) ?? '?'} on ${n(r?.n_labels) ?? '?'} labels` +
         (acc === null ? ', too few labels to score' : `, ${pct(acc)} cross-validated`);
     }
     case 'finetune':
-      return r['kept'] === 'finetuned' ? 'Fine-tuning kept: it beat the linear head' : 'Fine-tuning discarded: the linear head stays';
+      return job.result?.kept === 'finetuned' ? 'Fine-tuning kept: it beat the linear head' : 'Fine-tuning discarded: the linear head stays';
     case 'predict':
       return 'Predictions ready';
     case 'export':
-      return typeof r['filename'] === 'string' ? `Exported ${r['filename']}` : 'Model exported';
+      return job.result?.filename ? `Exported ${job.result.filename}` : 'Model exported';
   }
   return 'Done';
 }
 
 /** A retrain started by labeling, finished (a running one stays on its own row). */
 export function isAutomaticRetrain(job: Job): boolean {
-  return job.kind === 'train' && job.state === 'succeeded' && job.result?.['automatic'] === true;
+  return job.kind === 'train' && job.state === 'succeeded' && job.result?.automatic === true;
 }
 
 export type JobListItem = { type: 'job'; job: Job } | { type: 'retrains'; jobs: Job[] };

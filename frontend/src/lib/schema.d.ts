@@ -1307,6 +1307,10 @@ export interface components {
          *     are sent only by the kinds that measure them (a TypedDict, so an unreported key stays absent).
          */
         JobProgress: {
+            /** Budget S */
+            budget_s?: number | null;
+            /** Budget Used S */
+            budget_used_s?: number | null;
             /** Checkpoint Epoch */
             checkpoint_epoch?: number;
             /** Checkpoint Step */
@@ -1340,12 +1344,16 @@ export interface components {
                 number,
                 number
             ][];
+            /** Replans */
+            replans?: number;
             /** Run */
             run?: number;
             /** Runs */
             runs?: number;
             /** Stage */
             stage: string;
+            /** Total Steps */
+            total_steps?: number;
         } & {
             [key: string]: unknown;
         };
@@ -1613,12 +1621,20 @@ export interface components {
         PretrainResult: {
             /** Backbone Version */
             backbone_version: number;
+            /** Budget S */
+            budget_s?: number | null;
             /** Device */
             device?: string | null;
+            /** Elapsed S */
+            elapsed_s?: number | null;
             /** Epochs */
             epochs: number;
+            /** Epochs Run */
+            epochs_run?: number | null;
             /** Final Loss */
             final_loss?: number | null;
+            /** Guard */
+            guard?: string | null;
             /** Images */
             images?: number | null;
             /** Kept */
@@ -1627,14 +1643,22 @@ export interface components {
             processes?: number | null;
             /** Reason */
             reason?: string | null;
+            /** Replans */
+            replans?: number | null;
             /** Resumed From Epoch */
             resumed_from_epoch?: number | null;
             /** Resumed From Step */
             resumed_from_step?: number | null;
+            /** Shipped */
+            shipped?: boolean | null;
             /** Start */
             start?: string | null;
             /** Start Reason */
             start_reason?: string | null;
+            /** Steps */
+            steps?: number | null;
+            /** Stop Reason */
+            stop_reason?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1654,7 +1678,7 @@ export interface components {
             job_id: number | null;
             /**
              * Kept
-             * @description pretrained: the trained network shipped; initial: the label-free quality check kept the starting network; null: no pretrain job on record
+             * @description pretrained: the trained network shipped; initial: the guard (the linear head's cross-validated accuracy on the labels once there are enough, else a label-free check) kept the starting network; null: no pretrain job on record
              */
             kept: string | null;
             /** Reason */

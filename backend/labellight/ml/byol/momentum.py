@@ -42,5 +42,9 @@ def cosine_tau(step: int, total_steps: int, tau_base: float) -> float:
         raise ValueError(f"step must be >= 0, got {step}")
     if not 0.0 <= tau_base <= 1.0:
         raise ValueError(f"tau_base must be in [0, 1], got {tau_base}")
-    progress = min(step, total_steps) / total_steps
+    return tau_at(min(step, total_steps) / total_steps, tau_base)
+
+
+def tau_at(progress: float, tau_base: float) -> float:
+    """The EMA rate of :func:`cosine_tau` at ``progress`` k / K in [0, 1] of the run."""
     return 1.0 - (1.0 - tau_base) * (math.cos(math.pi * progress) + 1.0) / 2.0

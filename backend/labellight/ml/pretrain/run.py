@@ -23,7 +23,7 @@ from labellight.ml.backbone_init import WeightsReport, load_backbone_weights
 from labellight.ml.backbones import build_backbone
 from labellight.ml.byol.collapse import normalized_std
 from labellight.ml.byol.model import BYOL
-from labellight.ml.byol.momentum import cosine_tau
+from labellight.ml.byol.momentum import tau_at
 from labellight.ml.device import autocast
 from labellight.ml.pretrain.config import PretrainConfig
 from labellight.ml.pretrain.lars import LARS, split_decay_groups
@@ -34,16 +34,48 @@ _MOMENTUM = 0.9
 MAX_LOSS_POINTS = 200
 
 
+class Horizon:
+    """Progress from 0 to 1, linear in the step from ``start`` to ``end``, that a re-planned run can re-aim.
+
+    :meth:`retarget` moves the end and keeps the progress reached so far: from the current step on,
+    the progress rises linearly from its current value to 1 at the new end (no jump in the LR or the
+    EMA rate when a time budget re-plans the run). Never re-aimed, it is (k - start) / (end - start).
+    """
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end, self.origin = start, end, 0.0
+
+    def __call__(self, step: int) -> float:
+        value = self.origin + (1.0 - self.origin) * (step - self.start) / max(1, self.end - self.start)
+        return min(1.0, max(0.0, value))
+
+    def retarget(self, step: int, end: int) -> None:
+        if step > self.start:
+            self.origin, self.start = self(step), step
+        self.end = end
+
+    def state(self) -> list[float]:
+        return [self.start, self.end, self.origin]
+
+    def load(self, state: list[float]) -> None:
+        self.start, self.end, self.origin = int(state[0]), int(state[1]), float(state[2])
+
+
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """LR multiplier at step k: (k + 1) / W during warm-up, then (1 + cos(pi (k - W) / (K - W))) / 2."""
+    return _WarmupCosine(warmup_steps, Horizon(warmup_steps, total_steps))
 
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
-    return factor
+class _WarmupCosine:
+    """:func:`warmup_cosine` whose cosine follows a :class:`Horizon` (a re-planned run still ends at 0)."""
+
+    def __init__(self, warmup_steps: int, horizon: Horizon) -> None:
+        self.warmup_steps, self.horizon = warmup_steps, horizon
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return 0.5 * (1.0 + math.cos(math.pi * self.horizon(step)))
 
 
 def build_optimizer(model: BYOL, config: PretrainConfig) -> torch.optim.Optimizer:
@@ -124,7 +156,13 @@ class PretrainRun:
         self.train_mode()
         self.optimizer = build_optimizer(self.model, config)
         warmup_steps = int(config.warmup_share * total_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total_steps, warmup_steps))
+        # The LR's cosine and the EMA rate follow these; a time budget re-aims them (:meth:`retarget`).
+        self.lr_factor = _WarmupCosine(warmup_steps, Horizon(warmup_steps, total_steps))
+        self.tau_horizon = Horizon(0, total_steps)
+        # A plain function: LambdaLR would save a callable object's attributes in its state dict.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: self.lr_factor(step))
+        # Seconds of a time budget spent so far (kept in checkpoints: a resumed run gets the rest).
+        self.budget_used_s: float | None = None
         self.augment = ByolAugment(config.image_size, seed=config.seed)
         self.network: nn.Module = compiled(self.model, config)
         self.shard = slice(None)
@@ -151,9 +189,17 @@ class PretrainRun:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        self.model.update_target(cosine_tau(self.step, self.total_steps, self.config.tau_base))
+        self.model.update_target(tau_at(self.tau_horizon(self.step), self.config.tau_base))
         self.step += 1
         return self.batch_loss(loss.detach())
+
+    def retarget(self, total_steps: int) -> None:
+        """Re-plan the run to end after ``total_steps`` steps (at least the steps done): the LR's cosine
+        and the EMA rate continue from where they are and reach their ends at the new last step."""
+        total_steps = max(total_steps, self.step)
+        for horizon in (self.lr_factor.horizon, self.tau_horizon):
+            horizon.retarget(self.step, total_steps)
+        self.total_steps = total_steps
 
     def batch_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """The loss of the whole batch from this process's ``loss`` (the same here)."""
@@ -192,6 +238,9 @@ class PretrainRun:
             "total_steps": self.total_steps,
             "augment_rng": self.augment.generator.get_state(),
             "loss_history": [list(point) for point in self.loss_history],
+            "horizons": [self.lr_factor.horizon.state(), self.tau_horizon.state()],
+            "warmup_steps": self.lr_factor.warmup_steps,
+            **({"budget_used_s": self.budget_used_s} if self.budget_used_s is not None else {}),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -205,3 +254,8 @@ class PretrainRun:
         self.step = int(state["step"])
         self.augment.generator.set_state(state["augment_rng"])
         self.loss_history = [list(point) for point in state.get("loss_history", [])]
+        if "horizons" in state:
+            self.lr_factor.horizon.load(state["horizons"][0])
+            self.tau_horizon.load(state["horizons"][1])
+            self.lr_factor.warmup_steps = int(state["warmup_steps"])
+        self.budget_used_s = state.get("budget_used_s")

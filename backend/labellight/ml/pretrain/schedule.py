@@ -24,15 +24,17 @@ _PROBE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Schedule:
-    """``epochs`` passes of ``steps_per_epoch`` full batches of ``batch_size`` images."""
+    """``epochs`` passes of ``steps_per_epoch`` full batches of ``batch_size`` images (``steps``: a
+    number of steps that ends within the last epoch, as a time budget plans it)."""
 
     batch_size: int
     steps_per_epoch: int
     epochs: int
+    steps: int | None = None
 
     @property
     def total_steps(self) -> int:
-        return self.steps_per_epoch * self.epochs
+        return self.steps if self.steps is not None else self.steps_per_epoch * self.epochs
 
 
 def schedule_for(n_images: int, config: PretrainConfig, epochs: int | None = None) -> Schedule:
@@ -64,23 +66,24 @@ def plan_epochs(
     n_images: int,
     config: PretrainConfig,
     step: Callable[[], torch.Tensor],
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[int, float]:
     """Epochs that fit ``budget_s`` seconds, and the measured seconds per step.
 
     ``step`` runs one training step of a throw-away run and returns its loss; the time of the
     probe itself is taken from the budget. At least one epoch is planned.
     """
-    started = time.monotonic()
+    started = clock()
     for _ in range(_PROBE_WARMUP_STEPS):
         step().item()
-    timed, steps = time.monotonic(), 0
-    while steps == 0 or (steps < _PROBE_ROUND_STEPS * _PROBE_MAX_ROUNDS and time.monotonic() - timed < _PROBE_SECONDS):
+    timed, steps = clock(), 0
+    while steps == 0 or (steps < _PROBE_ROUND_STEPS * _PROBE_MAX_ROUNDS and clock() - timed < _PROBE_SECONDS):
         for _ in range(_PROBE_ROUND_STEPS):
             loss = step()
         loss.item()  # waits for the device, so the timing covers the work and not just its launch
         steps += _PROBE_ROUND_STEPS
-    seconds_per_step = (time.monotonic() - timed) / steps
-    remaining = budget_s - (time.monotonic() - started)
+    seconds_per_step = (clock() - timed) / steps
+    remaining = budget_s - (clock() - started)
     steps_per_epoch = schedule_for(n_images, config).steps_per_epoch
     return max(1, math.floor(remaining / (seconds_per_step * steps_per_epoch))), seconds_per_step
 

@@ -212,7 +212,10 @@ def test_time_budget_plans_the_epochs_and_reports_them() -> None:
     assert result.seconds_per_step is not None
     assert result.seconds_per_step > 0
     assert result.epochs >= 1
-    assert result.total_steps == 2 * result.epochs
+    # Re-planned while it runs, a budgeted run may end within an epoch (2 steps each).
+    assert result.epochs == -(-result.total_steps // 2)
+    assert result.epochs_run == result.total_steps / 2
+    assert result.stop_reason.startswith("time budget")
     assert reports[-1].epochs == result.epochs
     assert reports[-1].step == result.total_steps
 

@@ -29,6 +29,7 @@ import torch
 
 from labellight.ml.backbones import build_backbone
 from labellight.ml.checkpoint import config_from_json, load_state_dict, save_state_dict
+from labellight.ml.pretrain.budget import EPOCHS_DONE
 from labellight.ml.pretrain.config import PretrainConfig
 from labellight.ml.pretrain.distributed.pretrain import (
     CANCELLED_EXIT,
@@ -234,4 +235,6 @@ def _result(path: Path, config: PretrainConfig) -> DistributedResult:
     backbone.eval()
     choice = BackboneChoice(**state["choice"]) if state["choice"] is not None else None
     return DistributedResult(backbone, state["kept"], state["reason"], state["start"], int(state["epochs"]),
-                             int(state["total_steps"]), state["seconds_per_step"], None, choice, state["ranks"])
+                             int(state["total_steps"]), state["seconds_per_step"], None, choice,
+                             epochs_run=float(state.get("epochs_run", state["epochs"])),
+                             stop_reason=str(state.get("stop_reason", EPOCHS_DONE)), ranks=state["ranks"])

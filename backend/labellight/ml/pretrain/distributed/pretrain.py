@@ -112,9 +112,9 @@ def _agreed_schedule(
     schedule: Schedule, n_images: int, config: PretrainConfig, group: dist.ProcessGroup | None
 ) -> Schedule:
     """Rank 0's plan for every rank (a time budget is planned from each rank's own measurements)."""
-    epochs = torch.tensor([schedule.epochs], dtype=torch.int64)
-    dist.broadcast(epochs, src=0, group=group)
-    return schedule_for(n_images, config, int(epochs.item()))
+    plan = torch.tensor([schedule.epochs, schedule.total_steps], dtype=torch.int64)
+    dist.broadcast(plan, src=0, group=group)
+    return replace(schedule_for(n_images, config, int(plan[0].item())), steps=int(plan[1].item()))
 
 
 def _control_group() -> dist.ProcessGroup | None:
@@ -177,7 +177,8 @@ def run_rank(spec: DistributedSpec, rank: int, world_size: int, device: torch.de
         choice = asdict(result.choice) if result.choice is not None else None
         save_state_dict({"backbone": result.backbone.state_dict(), "kept": result.kept, "reason": result.reason,
                          "start": result.start, "epochs": result.epochs, "total_steps": result.total_steps,
-                         "seconds_per_step": result.seconds_per_step, "choice": choice, "ranks": summaries},
+                         "seconds_per_step": result.seconds_per_step, "choice": choice, "ranks": summaries,
+                         "epochs_run": result.epochs_run, "stop_reason": result.stop_reason},
                         workdir / RESULT_FILE)
 
 
