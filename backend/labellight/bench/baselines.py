@@ -14,7 +14,7 @@ from torch.nn import functional
 from labellight.ml.augment import to_model_input
 from labellight.ml.backbone_init import load_backbone_weights
 from labellight.ml.backbones import build_backbone
-from labellight.ml.classifier import train_linear_head
+from labellight.ml.classifier import fit_linear_head
 from labellight.ml.embed import embed
 
 PIXEL_SIDE = 16
@@ -32,7 +32,7 @@ def linear_probe_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.n
     """Test accuracy of the app's linear head fitted on (x_train, y_train)."""
     if len(np.unique(y_train)) < 2:
         return float(np.mean(constant_predictions(y_train, len(y_test)) == y_test))
-    head = train_linear_head(x_train, y_train).head
+    head = fit_linear_head(x_train, y_train)
     predicted: np.ndarray = head.classes[np.argmax(head.predict_proba(x_test), axis=1)]
     return float(np.mean(predicted == y_test))
 

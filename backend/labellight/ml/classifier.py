@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from labellight.common.atomic_file import atomic_path
 from labellight.common.vectors import unit_rows
@@ -76,6 +76,9 @@ class HeadTraining:
     cv_accuracy: float | None
     n_folds: int
     n_labels: int
+    out_of_fold: np.ndarray | None = None
+    """(N, C) probabilities of each label from the fold that held it out (columns: ``head.classes``), or None
+    without cross-validation: the same folds give ``cv_accuracy`` and the per-class report."""
 
 
 def logistic_regression(seed: int, c: float) -> LogisticRegression:
@@ -93,24 +96,40 @@ def _head_from(model: LogisticRegression) -> LinearHead:
     return LinearHead(coef=coef, intercept=intercept, classes=model.classes_)
 
 
-def train_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float = DEFAULT_C) -> HeadTraining:
-    """Fit the head on embeddings ``x`` (N, D) and integer class ids ``y`` (N,).
-
-    Cross-validation: stratified k-fold with k = min(5, smallest class count) when that is >= 2.
-    """
+def _checked(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = unit_rows(x, min_rows=1)
     y = np.asarray(y)
     if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be integer class ids of shape ({x.shape[0]},), got {y.dtype} {y.shape}")
+    if np.unique(y).shape[0] < 2:
+        raise ValueError(f"training a classifier needs labels of at least 2 classes, got {np.unique(y).shape[0]}")
+    return x, y.astype(np.int64)
+
+
+def fit_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float = DEFAULT_C) -> LinearHead:
+    """Fit the head on embeddings ``x`` (N, D) and integer class ids ``y`` (N,), without cross-validation."""
+    x, y = _checked(x, y)
+    return _head_from(logistic_regression(seed, c).fit(x, y))
+
+
+def train_linear_head(x: np.ndarray, y: np.ndarray, seed: int = 0, *, c: float = DEFAULT_C) -> HeadTraining:
+    """Fit the head on embeddings ``x`` (N, D) and integer class ids ``y`` (N,), and score it.
+
+    Cross-validation: stratified k-fold with k = min(5, smallest class count) when that is >= 2; the
+    accuracy is the mean over folds, and the out-of-fold probabilities come from the same fits.
+    """
+    x, y = _checked(x, y)
     classes, counts = np.unique(y, return_counts=True)
-    if classes.shape[0] < 2:
-        raise ValueError(f"training a classifier needs labels of at least 2 classes, got {classes.shape[0]}")
     n_folds = min(5, int(counts.min()))
     cv_accuracy: float | None = None
+    out_of_fold: np.ndarray | None = None
     if n_folds >= 2:
-        folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        cv_accuracy = float(cross_val_score(logistic_regression(seed, c), x, y, cv=folds, scoring="accuracy").mean())
+        splits = list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(x, y))
+        out_of_fold = cross_val_predict(logistic_regression(seed, c), x, y, cv=splits, method="predict_proba")
+        predicted = classes[out_of_fold.argmax(axis=1)]
+        cv_accuracy = float(np.mean([np.mean(predicted[test] == y[test]) for _, test in splits]))
     else:
         n_folds = 0
-    model = logistic_regression(seed, c).fit(x, y.astype(np.int64))
-    return HeadTraining(head=_head_from(model), cv_accuracy=cv_accuracy, n_folds=n_folds, n_labels=int(x.shape[0]))
+    head = _head_from(logistic_regression(seed, c).fit(x, y))
+    return HeadTraining(head=head, cv_accuracy=cv_accuracy, n_folds=n_folds, n_labels=int(x.shape[0]),
+                        out_of_fold=out_of_fold)

@@ -38,7 +38,7 @@ from torch.nn import functional
 
 from labellight.ml import batched_transforms as transforms
 from labellight.ml.augment import normalize, to_float_images
-from labellight.ml.classifier import LinearHead, train_linear_head
+from labellight.ml.classifier import LinearHead, fit_linear_head
 from labellight.ml.device import autocast, cpu_has_native_bf16, pick_device
 from labellight.ml.embed import embed
 from labellight.ml.metrics import DEFAULT_FOLDS
@@ -262,11 +262,11 @@ def cross_validate(
     steps = _Steps(n_folds, config.epochs, sum(config.steps_per_run(len(train)) for train, _ in splits), on_progress)
     linear, finetuned = np.empty_like(y), np.empty_like(y)
     for train, held_out in splits:
-        head = train_linear_head(frozen[train], y[train], config.seed).head
+        head = fit_linear_head(frozen[train], y[train], config.seed)
         linear[held_out] = _predicted(head, frozen[held_out])
         tuned = _fit(base, pixels[train], y[train], head, config, device, steps, should_stop)
         features = embed(tuned, pixels, config.image_size, device=device)
-        refit = train_linear_head(features[train], y[train], config.seed).head
+        refit = fit_linear_head(features[train], y[train], config.seed)
         finetuned[held_out] = _predicted(refit, features[held_out])
     return CrossValidation(y=y, linear=linear, finetuned=finetuned, n_folds=n_folds)
 
@@ -286,6 +286,6 @@ def finetune(
     pixels, y = _validated(pixels, y)
     device = device or pick_device()
     base = copy.deepcopy(backbone).to(device).eval()
-    head = train_linear_head(embed(base, pixels, config.image_size, device=device), y, config.seed).head
+    head = fit_linear_head(embed(base, pixels, config.image_size, device=device), y, config.seed)
     steps = _Steps(1, config.epochs, config.steps_per_run(len(y)), on_progress)
     return _fit(base, pixels, y, head, config, device, steps, should_stop).cpu()

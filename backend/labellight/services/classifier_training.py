@@ -23,7 +23,7 @@ from labellight.jobs.payloads import TrainParams
 from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.submit import submit_job
 from labellight.ml.classifier import train_linear_head
-from labellight.ml.metrics import classification_report, cross_val_predictions
+from labellight.ml.metrics import classification_report
 from labellight.services import quotas
 from labellight.services.errors import Conflict
 from labellight.services.model_store import embeddings
@@ -118,10 +118,11 @@ def run_train(ctx: JobContext[TrainParams]) -> dict[str, Any]:
         raise JobFailed(str(exc)) from exc
     ctx.report("metrics", 0.6, force=True)
     score = Score(training.cv_accuracy, None, None)
-    if training.n_folds >= 2:
-        out_of_fold = cross_val_predictions(x, y, folds=training.n_folds)
+    if training.out_of_fold is not None:
+        classes = training.head.classes
         seen = np.isin(ids[rows >= 0], _finetuned_on(backbone))
-        score = _scored(backbone, y, out_of_fold.labels, out_of_fold.classes, seen, training.cv_accuracy)
+        score = _scored(backbone, y, classes[training.out_of_fold.argmax(axis=1)], classes, seen,
+                        training.cv_accuracy)
 
     def store() -> int:
         with session_scope() as session:

@@ -28,7 +28,7 @@ from labellight.jobs.routes import JobKind, JobState
 from labellight.jobs.submit import submit_job
 from labellight.ml.baselines import judge
 from labellight.ml.checkpoint import save_state_dict
-from labellight.ml.classifier import train_linear_head
+from labellight.ml.classifier import fit_linear_head
 from labellight.ml.device import pick_device
 from labellight.ml.finetune import (
     DEFAULT_EPOCHS,
@@ -238,7 +238,7 @@ def _train_head(ctx: JobContext[FinetuneParams], backbone_id: int, labeled: _Lab
     rows = emb.rows_of(labeled.image_ids)
     if (rows < 0).any():
         raise JobFailed("labeled images lost their embeddings while fine-tuning: run it again")
-    head = train_linear_head(emb.vectors[rows], labeled.y).head
+    head = fit_linear_head(emb.vectors[rows], labeled.y)
     metrics = classification_report(cv.y, cv.finetuned, head.classes).as_dict()
 
     def store() -> int:

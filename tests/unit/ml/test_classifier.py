@@ -75,3 +75,34 @@ def test_training_a_few_hundred_labels_is_fast() -> None:
     start = time.perf_counter()
     train_linear_head(x, y)
     assert time.perf_counter() - start < 3.0
+
+
+def test_cross_validation_is_one_set_of_fits_scored_and_reported_alike() -> None:
+    """The accuracy is the fold mean of the same out-of-fold probabilities the per-class report reads:
+    equal to scikit-learn's cross_val_score and to the review aids' cross_val_predictions on these folds."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from labellight.common.vectors import unit_rows
+    from labellight.ml.classifier import DEFAULT_C, fit_linear_head, logistic_regression
+    from labellight.ml.metrics import cross_val_predictions
+
+    rng = np.random.default_rng(3)
+    x, y = _blobs(9, [1, 4, 6], dim=8)
+    x = x + rng.normal(scale=0.4, size=x.shape).astype(np.float32)  # overlapping: accuracy below 1
+    result = train_linear_head(x, y)
+    assert result.out_of_fold is not None
+    assert result.out_of_fold.shape == (len(y), 3)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    expected = cross_val_score(logistic_regression(0, DEFAULT_C), unit_rows(x), y, cv=folds).mean()
+    assert 0.3 < expected < 1.0
+    assert result.cv_accuracy == pytest.approx(expected)
+    np.testing.assert_allclose(result.out_of_fold, cross_val_predictions(x, y, folds=5).probs, atol=1e-6)
+    np.testing.assert_allclose(fit_linear_head(x, y).coef, result.head.coef)
+
+
+def test_one_label_in_a_class_gives_a_head_without_cross_validation() -> None:
+    x, _ = _blobs(3, [0, 1])
+    result = train_linear_head(x[:4], np.array([0, 0, 0, 1]))
+    assert result.cv_accuracy is None
+    assert result.n_folds == 0
+    assert result.out_of_fold is None
