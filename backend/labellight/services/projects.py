@@ -13,9 +13,10 @@ from labellight.services.errors import Conflict, InvalidInput, NotFound
 from labellight.storage import get_storage
 from labellight.storage.keys import project_prefix
 
-# Ten colours that stay apart for most colour-blind viewers (Tableau 10).
+# Ten colours that stay apart for most colour-blind viewers (Tableau 10, its grey swapped for a purple:
+# grey is the colour of unlabeled images on the map).
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#6a3d9a")
 
 
 @dataclass(frozen=True)
