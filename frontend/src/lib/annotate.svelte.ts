@@ -141,6 +141,14 @@ export class AnnotateSession {
     }
   }
 
+  /** Another classifier is served (e.g. an automatic retrain finished): ask for its guess on the images ahead. */
+  modelChanged(): void {
+    if (this.guessStatus === 'unavailable') return;
+    this.guessStatus = 'loading';
+    this.guesses = {};
+    void this.loadGuesses(this.queue.slice(this.index).map((s) => s.image.id));
+  }
+
   async loadNeighbours(): Promise<void> {
     const cur = this.current;
     this.selectedNeighbours = [];

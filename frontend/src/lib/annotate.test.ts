@@ -95,6 +95,25 @@ describe('AnnotateSession', () => {
     expect(s.undoSize).toBe(0);
   });
 
+  it('shows the guess of a classifier trained after the session started (an automatic retrain)', async () => {
+    const predictions = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiError(409, 'no classifier'))
+      .mockResolvedValue({
+        model_version: 'b1.c1',
+        items: [{ image_id: 2, top_k: [{ class_id: 7, class_name: 'cat', probability: 0.8 }] }],
+      });
+    const s = new AnnotateSession(3, deps({ predictions }));
+    await s.start();
+    expect(s.guessStatus).toBe('no-model');
+    s.label(7);
+    await s.settled();
+    s.modelChanged();
+    await vi.waitFor(() => expect(s.guessStatus).toBe('ok'));
+    expect(s.guesses[2]?.[0]?.class_name).toBe('cat');
+    expect(predictions).toHaveBeenLastCalledWith(3, [2, 3, 4, 5, 6]);
+  });
+
   it('fetches more when the queue runs low and reports when nothing is left', async () => {
     const suggestions = vi
       .fn()
