@@ -35,7 +35,8 @@ FAST_RECOVERY = {
     "LABELLIGHT_CACHE_IMAGE_SIZE": "64",
 }
 LONG_RUN = {"epochs": 50, "batch_size": 8, "image_size": 32}
-SHORT_RUN = {"epochs": 3, "batch_size": 8, "image_size": 32}
+# Long enough for several progress reports (at most one a second) even on a fast, idle machine.
+PROGRESS_RUN = {"epochs": 15, "batch_size": 8, "image_size": 32}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def _job_events(client: httpx.Client, pid: int, submit: dict[str, Any]) -> tuple
 def test_j7_progress_is_monotonic_persisted_and_on_the_event_stream(app: LiveApp, http: ClientFactory) -> None:
     client = signed_up_client(http, "j7@example.com")
     pid = _project_with_images(client, "J7")
-    job_id, events = _job_events(client, pid, SHORT_RUN)
+    job_id, events = _job_events(client, pid, PROGRESS_RUN)
     assert events[-1]["state"] == "succeeded", events[-1]
     running = [e["progress"] for e in events if e["state"] == "running" and e["progress"]]
     assert len(running) >= 2, events
