@@ -154,7 +154,8 @@ def test_grid_shift_click_and_drag_select_then_label(live: LiveApp, shapes: Shap
     _eventually(lambda: all(shapes.class_of(i) == square for i in selected))
     shot(page, "grid-multiselect")
 
-    # Drag a rectangle from the middle of card 6 to the middle of card 8 (same row): three cards.
+    # Drag a rectangle from the middle of card 6 to the middle of card 8 (same row): three cards, in view.
+    cards.nth(8).scroll_into_view_if_needed()
     start = cards.nth(6).bounding_box()
     end = cards.nth(8).bounding_box()
     assert start

@@ -127,7 +127,7 @@ def test_chunked_upload_survives_a_dropped_connection(live_chunks: LiveApp, page
     states: list[list[Any]] = page.evaluate("window.__progress")
     assert states[-1][:2] == [total, total]
     assert states[-1][2] == "100%"
-    assert len({s[0] for s in states if 0 < s[0] < total}) >= 3, states  # the bar moved on the way
+    assert len({s[0] for s in states if 0 < s[0] < total}) >= 2, states  # the bar moved on the way
 
 
 def test_u7_cancel_removes_the_partial_uploads(live_chunks: LiveApp, page: Page, tmp_path: Path) -> None:
