@@ -11,30 +11,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from labellight.config import get_settings
 from labellight.db.migrations import upgrade_to_head
 from labellight.db.models import Backbone, Job, User
-from labellight.db.session import get_engine, get_sessionmaker, session_scope
+from labellight.db.session import session_scope
 from labellight.jobs import rows as job_rows
 from labellight.jobs.context import JobCancelled, JobContext
 from labellight.jobs.payloads import PretrainParams
 from labellight.jobs.routes import JobKind
-from labellight.jobs.transport import get_producer
 from labellight.services.accounts import create_user
 from labellight.services.job_handlers import run_queued
 from labellight.services.pretraining import run_pretrain, start_pretrain
 from labellight.services.projects import create_project
 from labellight.services.uploads import IncomingFile, start_ingest
+from tests.app_caches import clear_app_caches
 from tests.synthetic_images import dataset, zip_of
 
 RUN = {"epochs": 1, "batch_size": 8, "image_size": 32}
 
-
-def _clear_caches() -> None:
-    for cached in (get_settings, get_sessionmaker, get_producer):
-        cached.cache_clear()
-    get_engine().dispose()
-    get_engine.cache_clear()
 
 
 @pytest.fixture
@@ -46,7 +39,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[U
     monkeypatch.setenv("LABELLIGHT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LABELLIGHT_PRETRAINED", "false")  # the cancel is checked on a small scratch run
     monkeypatch.setenv("LABELLIGHT_CACHE_IMAGE_SIZE", "64")
-    _clear_caches()
+    clear_app_caches()
     try:
         upgrade_to_head()
         with session_scope() as session:
@@ -57,7 +50,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[U
         assert run_queued(ingest.id) == "succeeded"
         yield user, pid
     finally:
-        _clear_caches()
+        clear_app_caches()
 
 
 class _CancelAfterTheLastStep(JobContext[PretrainParams]):

@@ -8,26 +8,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from labellight.config import get_settings
 from labellight.db.migrations import upgrade_to_head
 from labellight.db.models import Job
-from labellight.db.session import get_engine, get_sessionmaker, session_scope
+from labellight.db.session import session_scope
 from labellight.jobs import rows as job_rows
 from labellight.jobs.context import JobContext
 from labellight.jobs.payloads import ExportParams, InvalidParams, PredictParams, PredictResult
 from labellight.jobs.routes import JobKind
 from labellight.jobs.runner import run_job
 from labellight.jobs.submit import submit_job
-from labellight.jobs.transport import get_producer
 from labellight.services.accounts import create_user
 from labellight.services.projects import create_project
-
-
-def _clear_caches() -> None:
-    for cached in (get_settings, get_sessionmaker, get_producer):
-        cached.cache_clear()
-    get_engine().dispose()
-    get_engine.cache_clear()
+from tests.app_caches import clear_app_caches
 
 
 @pytest.fixture
@@ -35,7 +27,7 @@ def project_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]
     for name in [k for k in os.environ if k.startswith("LABELLIGHT_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("LABELLIGHT_DATA_DIR", str(tmp_path))
-    _clear_caches()
+    clear_app_caches()
     try:
         upgrade_to_head()
         with session_scope() as session:
@@ -43,7 +35,7 @@ def project_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]
             pid = create_project(session, user, "Payloads").id
         yield pid
     finally:
-        _clear_caches()
+        clear_app_caches()
 
 
 def test_bad_params_are_refused_at_submit_and_nothing_is_written(project_id: int) -> None:

@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from labellight.config import get_settings
 from labellight.db.migrations import upgrade_to_head
 from labellight.db.models import Image, Job, User
-from labellight.db.session import get_engine, get_sessionmaker, session_scope
+from labellight.db.session import session_scope
 from labellight.ingest.pixels import PixelCache
 from labellight.jobs import rows as job_rows
 from labellight.jobs.context import JobCancelled, JobContext
 from labellight.jobs.payloads import IngestParams
-from labellight.jobs.transport import get_producer
 from labellight.services import ingestion
 from labellight.services.accounts import create_user
 from labellight.services.job_handlers import run_queued
@@ -28,17 +26,12 @@ from labellight.services.projects import create_project
 from labellight.services.uploads import IncomingFile, start_ingest
 from labellight.storage import get_storage
 from labellight.storage.keys import pixel_cache_key, project_prefix
+from tests.app_caches import clear_app_caches
 from tests.synthetic_images import encode, noise_image, zip_of
 
 SIDE = 160  # cache rows of 76.8 kB: the pixels outweigh everything else an accepted image costs
 CHUNK = 2 * 2**20
 
-
-def _clear_caches() -> None:
-    for cached in (get_settings, get_sessionmaker, get_producer):
-        cached.cache_clear()
-    get_engine().dispose()
-    get_engine.cache_clear()
 
 
 @pytest.fixture
@@ -50,14 +43,14 @@ def owner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[User]:
     monkeypatch.setenv("LABELLIGHT_PRETRAINED", "false")  # no embed job is run here; keep the start light
     monkeypatch.setenv("LABELLIGHT_CACHE_IMAGE_SIZE", str(SIDE))
     monkeypatch.setattr(ingestion, "APPEND_CHUNK_BYTES", CHUNK)
-    _clear_caches()
+    clear_app_caches()
     try:
         upgrade_to_head()
         with session_scope() as session:
             user = create_user(session, "stream@example.com", "correct horse 1")
         yield user
     finally:
-        _clear_caches()
+        clear_app_caches()
 
 
 def _archive(n: int, seed: int) -> bytes:
